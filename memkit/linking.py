@@ -1,0 +1,176 @@
+"""Link decisions and evolution: A-MEM's neighbours -> link -> evolve, done by note id.
+
+A judge looks at one new note and its nearest existing notes and decides which
+to link, how the neighbours' tags/context evolve, and which older notes the new
+one supersedes.  The heuristic judge uses similarity and shared keywords and may
+add shared tags; the LLM judge asks a litellm model and falls back to the
+heuristic one when the answer is unusable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memkit.config import BuilderConfig, LinkerConfig
+from memkit.text import stem, terms, words
+from memkit.types import Note
+
+__all__ = ["Neighbour", "Decision", "HeuristicJudge", "LLMJudge"]
+
+
+@dataclass
+class Neighbour:
+    note: Note
+    similarity: float
+
+
+@dataclass
+class Decision:
+    """What to do with one new note's neighbourhood; every id is a neighbour's id."""
+
+    links: dict[str, float] = field(default_factory=dict)  # neighbour id -> weight
+    tags: dict[str, list[str]] = field(default_factory=dict)  # neighbour id -> new full tag list
+    contexts: dict[str, str] = field(default_factory=dict)  # neighbour id -> new context
+    supersedes: list[str] = field(default_factory=list)
+    actor: str = "heuristic"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class HeuristicJudge:
+    """Link when similar enough and sharing keywords (or very similar); evolve by adding shared tags."""
+
+    actor = "heuristic"
+
+    def __init__(self, config: LinkerConfig):
+        self.config = config
+
+    def decide(self, note: Note, neighbours: Sequence[Neighbour]) -> Decision:
+        cfg = self.config
+        mine = terms(note.keywords) | terms(note.tags)
+        d = Decision(actor=self.actor)
+        for nb in neighbours:
+            shared = mine & (terms(nb.note.keywords) | terms(nb.note.tags) | terms([nb.note.content]))
+            if nb.similarity >= cfg.strong_similarity or (
+                nb.similarity >= cfg.min_similarity and len(shared) >= cfg.min_shared_keywords
+            ):
+                d.links[nb.note.id] = round(float(nb.similarity), 4)
+                if cfg.evolve and shared:
+                    # the neighbour is tagged with the topics the two notes share, as confirmed by the new note
+                    have = {stem(t) for t in nb.note.tags}
+                    add = [w.lower() for kw in note.keywords + note.tags for w in words(kw)
+                           if stem(w) in shared and stem(w) not in have]
+                    new_tags = list(dict.fromkeys(nb.note.tags + add))[: max(cfg.max_tags, len(nb.note.tags))]
+                    if new_tags != nb.note.tags:
+                        d.tags[nb.note.id] = new_tags
+        return d
+
+
+class _Update(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    tags: list[str] | None = None
+    context: str | None = None
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    links: list[str] = Field(default_factory=list)
+    updates: list[_Update] = Field(default_factory=list)
+    supersedes: list[str] = Field(default_factory=list)
+
+
+_SYSTEM = (
+    "You maintain a Zettelkasten memory. Given a NEW note and its nearest existing notes (each with an id), "
+    "decide: which existing notes the new note should link to (related topics, people, events); how their tags "
+    "or one-line context should evolve in light of the new note; and which existing notes the new note makes "
+    "out of date (the same fact with a newer value, e.g. a new address replaces an old one). "
+    "Reply with one JSON object only, matching this JSON schema:\n" + json.dumps(_Answer.model_json_schema()) +
+    "\nUse only ids from the list. Leave lists empty when nothing applies."
+)
+
+
+def _describe(n: Note, short: str) -> str:
+    return json.dumps(
+        {"id": short, "content": n.content, "keywords": n.keywords, "tags": n.tags, "context": n.context,
+         "time": n.valid_from.isoformat() if n.valid_from else None},
+        ensure_ascii=False,
+    )
+
+
+class LLMJudge:
+    """Ask a litellm model; ids are shown as short unique suffixes of the real note ids and mapped back."""
+
+    def __init__(self, config: LinkerConfig, builder: BuilderConfig):
+        self.config = config
+        self.builder = builder
+        self.fallback = HeuristicJudge(config)
+        self.actor = f"llm:{builder.model}"
+
+    def decide(self, note: Note, neighbours: Sequence[Neighbour]) -> Decision:
+        from memkit.llm.client import complete_json
+
+        if not neighbours:
+            return Decision(actor=self.actor)
+        short = _short_ids([nb.note.id for nb in neighbours])
+        back = {v: k for k, v in short.items()}
+        user = "NEW: " + _describe(note, "new") + "\nEXISTING:\n" + "\n".join(
+            _describe(nb.note, short[nb.note.id]) for nb in neighbours
+        )
+        cfg = self.builder
+        params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "timeout": cfg.timeout_s}
+        if cfg.api_base:
+            params["api_base"] = cfg.api_base
+        params.update(cfg.extra_params)
+        assert cfg.model is not None
+        res = complete_json(cfg.model, [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
+                            _Answer, retries=cfg.retries, **params)
+        if res.value is None:
+            d = self.fallback.decide(note, neighbours)
+            d.info = {"judge": cfg.model, "fallback": "heuristic", "errors": res.errors[-3:]}
+            return d
+        ans = res.value
+        sims = {nb.note.id: nb.similarity for nb in neighbours}
+        by_id = {nb.note.id: nb.note for nb in neighbours}
+        d = Decision(actor=self.actor, info={"judge": cfg.model, "attempts": res.attempts})
+        ignored = []
+        for s in ans.links:
+            if s in back:
+                d.links[back[s]] = round(float(sims[back[s]]), 4)
+            else:
+                ignored.append(s)
+        for u in ans.updates:
+            nid = back.get(u.id)
+            if nid is None:
+                ignored.append(u.id)
+                continue
+            if u.tags is not None:
+                tags = [t for t in (x.strip() for x in u.tags) if t][: self.config.max_tags]
+                if tags and tags != by_id[nid].tags:
+                    d.tags[nid] = tags
+            if u.context and u.context.strip() and u.context.strip() != by_id[nid].context:
+                d.contexts[nid] = u.context.strip()[:400]
+        for s in ans.supersedes:
+            if s in back:
+                d.supersedes.append(back[s])
+            else:
+                ignored.append(s)
+        if ignored:
+            d.info["ignored_ids"] = ignored[:10]
+        return d
+
+
+def _short_ids(ids: Sequence[str], start: int = 8) -> dict[str, str]:
+    """Unique suffixes of the ids (the random end of a UUIDv7; its start is a shared timestamp)."""
+    n = start
+    while True:
+        short = {i: i[-n:] for i in ids}
+        if len(set(short.values())) == len(ids) or n >= max(len(i) for i in ids):
+            return short
+        n += 4

@@ -1,0 +1,111 @@
+"""Ask a litellm model for JSON that validates against a pydantic schema, with retries.
+
+litellm is imported here, lazily, with its model-cost-map fetch and debug banner off.
+A model that keeps answering with broken JSON yields ``JSONResult(value=None, ...)``;
+the caller decides the fallback (a memory is never dropped for a bad answer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from memkit.errors import MissingDependencyError
+
+__all__ = ["JSONResult", "complete_json", "complete_text", "litellm_module", "extract_json"]
+
+M = TypeVar("M", bound=BaseModel)
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+class JSONResult(BaseModel, Generic[M]):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    value: M | None = None
+    attempts: int = 0
+    errors: list[str] = Field(default_factory=list)
+    raw: str | None = None
+
+
+def litellm_module() -> Any:
+    """Import litellm quietly (no cost-map fetch, no banner) and register memkit's local provider."""
+    from memkit import _env
+
+    _env.apply()
+    try:
+        import litellm
+    except ImportError:
+        raise MissingDependencyError("litellm", purpose="LLM note building") from None
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    from memkit.llm.local import register_local_provider
+
+    register_local_provider(litellm)
+    return litellm
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in ``text`` (code fences and chatter around it are tolerated)."""
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("no JSON object in the answer")
+    decoder = json.JSONDecoder()
+    obj, _ = decoder.raw_decode(text[start:])
+    return obj
+
+
+def complete_text(model: str, messages: list[dict[str, str]], **params: Any) -> str:
+    import openai
+
+    litellm = litellm_module()
+    try:
+        resp = litellm.completion(model=model, messages=messages, **params)
+    except openai.OpenAIError as exc:
+        from memkit.errors import LLMError
+
+        raise LLMError(f"{model}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return resp.choices[0].message.content or ""
+
+
+def complete_json(
+    model: str,
+    messages: list[dict[str, str]],
+    schema: type[M],
+    *,
+    retries: int = 2,
+    **params: Any,
+) -> JSONResult[M]:
+    """Call ``model`` up to ``1 + retries`` times until its answer parses as ``schema``."""
+    import openai
+
+    litellm = litellm_module()
+    result: JSONResult[M] = JSONResult()
+    convo = list(messages)
+    for _ in range(1 + retries):
+        result.attempts += 1
+        try:
+            resp = litellm.completion(model=model, messages=convo, **params)
+        except openai.OpenAIError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else ""
+            result.errors.append(f"{type(exc).__name__}: {msg}"[:300])
+            continue
+        text = resp.choices[0].message.content or ""
+        result.raw = text
+        try:
+            result.value = schema.model_validate(extract_json(text))
+            return result
+        except (ValueError, ValidationError) as exc:
+            error = str(exc).splitlines()[0][:300]
+            result.errors.append(f"invalid JSON answer: {error}")
+            convo = list(messages) + [
+                {"role": "assistant", "content": text[:2000]},
+                {"role": "user", "content": f"That was not valid JSON for the schema ({error}). "
+                                            "Answer again with only the JSON object."},
+            ]
+    return result

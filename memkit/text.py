@@ -1,0 +1,116 @@
+"""Small, dependency-free text helpers: tokens, stopwords, candidate phrases, entities."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+
+__all__ = ["STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date"]
+
+STOPWORDS = frozenset(
+    """
+a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few for
+from further get got had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
+himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's like me more most mustn't
+my myself no nor not now of off on once only or other ought our ours ourselves out over own really same shan't she
+she'd she'll she's should shouldn't so some such than that that's the their theirs them themselves then there
+there's these they they'd they'll they're they've this those through to too under until up upon us very was wasn't
+we we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom why why's
+will with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves yes yeah oh ok okay hey
+hi hello thanks thank lot lots much many well even still ever every one ones thing things something anything
+nothing way ways going go goes gone went make made know knew think thought want wanted say said tell told see saw
+seen really quite pretty sure right good great nice awesome cool wow totally definitely actually probably maybe
+just kind sort feel felt lately recently today yesterday tomorrow time times day days week weeks year years also
+s t d ll m re ve last next getting gets trying tried try let lets bit
+""".split()
+)
+
+_WORD = re.compile(r"[^\W_][\w'\-]*", re.UNICODE)
+_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’/\\|<>@#$%^&*+=~`\n\r\t]|\s-\s|—|–")
+
+
+def words(text: str) -> list[str]:
+    return [w.strip("'-") for w in _WORD.findall(text) if w.strip("'-")]
+
+
+def stem(word: str) -> str:
+    """A light English stemmer (plural / -ing / -ed) for matching keywords across notes."""
+    w = word.lower()
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "s" and w.endswith("ss"):
+                continue
+            return w[: -len(suffix)] + repl
+    return w
+
+
+def terms(phrases: list[str]) -> set[str]:
+    """Stemmed content words of a list of phrases."""
+    return {stem(w) for p in phrases for w in words(p) if w.lower() not in STOPWORDS and len(w) > 1}
+
+
+def candidate_phrases(text: str, max_words: int = 3) -> list[str]:
+    """RAKE-style candidates: runs of content words between stopwords and punctuation."""
+    out: list[str] = []
+
+    def flush(run: list[str]) -> None:
+        # long runs are cut from the end, where English noun phrases keep their head
+        while run:
+            out.append(" ".join(run[-max_words:]))
+            run = run[:-max_words]
+
+    for chunk in _SPLIT.split(text):
+        run: list[str] = []
+        for w in words(chunk):
+            if w.lower() in STOPWORDS or (len(w) < 2 and not w.isdigit()):
+                flush(run)
+                run = []
+            else:
+                run.append(w)
+        flush(run)
+    return out
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised words that do not start a sentence: a cheap proxy for names."""
+    found: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        toks = words(sentence)
+        for i, w in enumerate(toks):
+            if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS and w not in found and len(w) > 1:
+                found.append(w)
+    return found
+
+
+def rank_phrases(text: str, limit: int) -> list[str]:
+    """Rank candidate phrases by RAKE's degree/frequency score, names first among ties."""
+    cands = candidate_phrases(text)
+    if not cands:
+        return []
+    freq: Counter[str] = Counter()
+    degree: Counter[str] = Counter()
+    for c in cands:
+        ws = [w.lower() for w in c.split()]
+        for w in ws:
+            freq[w] += 1
+            degree[w] += len(ws)
+    names = {e.lower() for e in entities(text)}
+    scored: dict[str, float] = {}
+    for c in cands:
+        key = c.lower()
+        if key in scored:
+            continue
+        ws = key.split()
+        score = sum(degree[w] / freq[w] for w in ws) + (1.5 if any(w in names for w in ws) else 0.0)
+        score += 0.1 * min(len(key), 12) / 12  # prefer informative (longer) words among equals
+        scored[key] = score
+    ranked = sorted(scored, key=lambda c: -scored[c])
+    original = {c.lower(): c for c in cands}
+    return [original[c] for c in ranked[:limit]]
+
+
+def human_date(dt: datetime) -> str:
+    """'8 May 2023' — the words a person would use in a question about the date."""
+    return f"{dt.day} {dt.strftime('%B %Y')}"

@@ -1,0 +1,117 @@
+"""The default vector index: a Chroma ``PersistentClient`` collection beside the SQLite file.
+
+Derived from SQLite and rebuilt from it when missing or behind; telemetry off.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memkit.config import IndexConfig
+from memkit.errors import MissingDependencyError, StoreError
+from memkit.filters import Filter
+
+__all__ = ["ChromaIndex"]
+
+log = logging.getLogger(__name__)
+_COLLECTION = "notes"
+
+
+class ChromaIndex:
+    name = "chroma"
+
+    def __init__(self, path: Path, dim: int | None = None, config: IndexConfig | None = None):
+        try:
+            import chromadb
+            from chromadb.config import Settings
+        except ImportError:
+            raise MissingDependencyError("chromadb", purpose="the default vector index") from None
+        self.path = Path(path)
+        self.config = config or IndexConfig()
+        self._settings = Settings(anonymized_telemetry=False, allow_reset=True, is_persistent=True)
+        self._chromadb = chromadb
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._client = self._chromadb.PersistentClient(path=str(self.path), settings=self._settings)
+            self._col = self._client.get_or_create_collection(
+                _COLLECTION,
+                configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
+                embedding_function=None,
+            )
+        except (self._chromadb.errors.ChromaError, RuntimeError, ValueError, OSError) as exc:
+            # The index is derived data: a damaged one is dropped and rebuilt from SQLite.
+            log.warning("vector index at %s is unreadable (%s); rebuilding it from the note store", self.path, exc)
+            shutil.rmtree(self.path, ignore_errors=True)
+            try:
+                self._client = self._chromadb.PersistentClient(path=str(self.path), settings=self._settings)
+                self._col = self._client.get_or_create_collection(
+                    _COLLECTION,
+                    configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
+                    embedding_function=None,
+                )
+            except (self._chromadb.errors.ChromaError, RuntimeError, ValueError, OSError) as exc2:
+                raise StoreError(f"cannot create the vector index at {self.path}: {exc2}") from None
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]) -> None:
+        step = self._client.get_max_batch_size()
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for i in range(0, len(ids), step):
+            self._col.upsert(
+                ids=list(ids[i : i + step]),
+                embeddings=vectors[i : i + step],
+                metadatas=[dict(m) for m in metadatas[i : i + step]],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._col.delete(ids=list(ids))
+
+    def query(self, vectors: np.ndarray, k: int, where: Filter | None = None) -> list[list[tuple[str, float]]]:
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        n = self._col.count()
+        if n == 0:
+            return [[] for _ in range(len(vectors))]
+        res = self._col.query(
+            query_embeddings=vectors,
+            n_results=min(k, n),
+            where=where.to_chroma() if where is not None else None,
+            include=["distances"],
+        )
+        return [
+            [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(res["ids"], res["distances"], strict=True)
+        ]
+
+    def versions(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        step, offset = 10_000, 0
+        while True:
+            got = self._col.get(include=["metadatas"], limit=step, offset=offset)
+            for i, m in zip(got["ids"], got["metadatas"], strict=True):
+                out[i] = int((m or {}).get("version", 0))
+            if len(got["ids"]) < step:
+                return out
+            offset += step
+
+    def count(self) -> int:
+        return self._col.count()
+
+    def reset(self) -> None:
+        self._client.delete_collection(_COLLECTION)
+        self._col = self._client.get_or_create_collection(
+            _COLLECTION,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
+            embedding_function=None,
+        )
+
+    def close(self) -> None:
+        # chromadb keeps a process-wide system cache per path; clearing it releases the files.
+        self._client.clear_system_cache()

@@ -1,0 +1,88 @@
+"""An exact (brute-force) vector index in numpy, for small stores and tests.
+
+It lives in memory only: on open, memkit fills it from the embeddings SQLite keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memkit.config import IndexConfig
+from memkit.filters import Filter
+
+__all__ = ["ExactIndex"]
+
+
+class ExactIndex:
+    name = "exact"
+
+    def __init__(self, path: Path | None = None, dim: int | None = None, config: IndexConfig | None = None):
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._meta: list[dict[str, Any]] = []
+        self._mat = np.zeros((0, dim or 0), dtype=np.float32)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[Mapping[str, Any]]) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self._mat.shape[0] == 0:
+            self._mat = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        new_rows, new_ids, new_meta = [], [], []
+        for i, nid in enumerate(ids):
+            if nid in self._pos:
+                p = self._pos[nid]
+                self._mat[p] = vectors[i]
+                self._meta[p] = dict(metadatas[i])
+            else:
+                self._pos[nid] = len(self._ids) + len(new_ids)
+                new_ids.append(nid)
+                new_rows.append(vectors[i])
+                new_meta.append(dict(metadatas[i]))
+        if new_ids:
+            self._mat = np.vstack([self._mat, np.stack(new_rows)])
+            self._ids += new_ids
+            self._meta += new_meta
+
+    def delete(self, ids: Sequence[str]) -> None:
+        drop = {self._pos[i] for i in ids if i in self._pos}
+        if not drop:
+            return
+        keep = [p for p in range(len(self._ids)) if p not in drop]
+        self._mat = self._mat[keep]
+        self._ids = [self._ids[p] for p in keep]
+        self._meta = [self._meta[p] for p in keep]
+        self._pos = {nid: p for p, nid in enumerate(self._ids)}
+
+    def query(self, vectors: np.ndarray, k: int, where: Filter | None = None) -> list[list[tuple[str, float]]]:
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if not self._ids:
+            return [[] for _ in range(len(vectors))]
+        if where is not None:
+            rows = np.array([p for p, m in enumerate(self._meta) if where.matches(m)], dtype=np.int64)
+        else:
+            rows = np.arange(len(self._ids))
+        if rows.size == 0:
+            return [[] for _ in range(len(vectors))]
+        sims = vectors @ self._mat[rows].T
+        k = min(k, rows.size)
+        out = []
+        for s in sims:
+            top = np.argpartition(-s, k - 1)[:k] if k < s.size else np.arange(s.size)
+            top = top[np.argsort(-s[top], kind="stable")]
+            out.append([(self._ids[rows[t]], float(s[t])) for t in top])
+        return out
+
+    def versions(self) -> dict[str, int]:
+        return {nid: int(self._meta[p].get("version", 0)) for nid, p in self._pos.items()}
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def close(self) -> None:
+        pass

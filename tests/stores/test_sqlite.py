@@ -1,0 +1,61 @@
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from memkit.errors import NotFoundError, StoreError
+from memkit.filters import build_filter
+from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
+from memkit.text import STOPWORDS
+from memkit.types import Link, Note
+
+
+def _add(store, *notes):
+    with store.transaction() as c:
+        store.insert_notes(c, [note_row(n, n.content, np.ones(4, np.float32)) for n in notes])
+
+
+def test_notes_round_trip_with_links_and_history(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    a = Note(content="alpha", metadata={"x": [1, 2]}, user_id="u",
+             valid_from=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    b = Note(content="beta")
+    _add(s, a, b)
+    with s.transaction() as c:
+        s.insert_links(c, [Link(src=a.id, dst=b.id)])
+        s.insert_events(c, [{"note_id": a.id, "event": "add", "after": {"x": 1}, "at": a.created_at, "actor": "user"}])
+    got = s.get(a.id)
+    assert got.model_dump() == a.model_copy(update={"links": [b.id]}).model_dump()
+    assert s.get(b.id).links == [a.id]
+    assert [e.event for e in s.history(a.id)] == ["add"]
+    with pytest.raises(NotFoundError):
+        s.get("nope")
+
+
+def test_failed_transaction_rolls_back(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    a = Note(content="alpha")
+    _add(s, a)
+    with pytest.raises(StoreError), s.transaction() as c:
+        s.insert_notes(c, [note_row(Note(content="new"), "new", None)])
+        s.insert_notes(c, [note_row(a, "dup", None)])  # duplicate id -> whole transaction undone
+    assert s.count() == 1
+
+
+def test_bm25_or_query_and_filters(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    notes = [Note(content=t, user_id=u) for t, u in
+             [("the red kayak is in the garage", "a"), ("kayaking on the lake", "a"), ("red wine", "b")]]
+    _add(s, *notes)
+    q = fts_query("Where is the red kayak?", STOPWORDS)
+    assert q == '"red" OR "kayak"'
+    hits = s.lexical(q, 10, build_filter(user_id="a"))
+    assert [h[0] for h in hits] == [notes[0].id, notes[1].id]  # porter stemming: kayaking ~ kayak
+    assert fts_query("the of and", STOPWORDS) is None
+
+
+def test_not_a_store_is_a_clear_error(tmp_path):
+    bad = tmp_path / "db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a memkit store"):
+        SQLiteStore(bad)

@@ -1,0 +1,222 @@
+"""Memory behaviour through the real parts: SQLite, Chroma and the bundled MiniLM embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from memkit import Memory
+from memkit.errors import EmbeddingMismatchError, InvalidInputError, NotFoundError
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def test_persistence_across_processes(tmp_path):
+    store = tmp_path / "m"
+    with Memory(store) as mem:
+        note = mem.add("Alice moved to Lisbon in May", user_id="u1", metadata={"src": "chat"})
+        mem.add("Bob is learning the cello", user_id="u1")
+    code = (
+        "import json, sys\n"
+        "from memkit import Memory\n"
+        f"m = Memory({str(store)!r})\n"
+        "hits = m.search('Where does Alice live?', k=1, user_id='u1')\n"
+        "print(json.dumps({'id': hits[0].note.id, 'count': hits[0].note.retrieval_count, 'n': m.stats().notes}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"id": note.id, "count": 1, "n": 2}
+    with Memory(store) as mem:  # reopening resets nothing: the counter written by the other process is there
+        again = mem.get(note.id)
+        assert again.retrieval_count == 1 and again.last_accessed is not None
+        assert again.metadata == {"src": "chat"}
+
+
+def test_links_are_by_id_bidirectional_and_survive_restart(tmp_path):
+    store = tmp_path / "m"
+    with Memory(store) as mem:
+        a = mem.add("Maya adopted a cat named Miso who needs a kidney diet", user_id="u")
+        b = mem.add("The vet says Miso the cat must stay on the kidney diet", user_id="u")
+        c = mem.add("Quarterly tax forms are due in April", user_id="u")
+        assert a.id in mem.get(b.id).links and b.id in mem.get(a.id).links
+        assert c.id not in mem.get(a.id).links
+    with Memory(store) as mem:
+        assert [n.id for n in mem.related(a.id)] == [b.id]
+        assert b.id in mem.get(a.id).links
+        link_events = [e for e in mem.history(b.id) if e.event == "link"]
+        assert link_events and link_events[0].after["dst"] == a.id
+
+
+def test_evolution_is_recorded_and_undoable(real_mem):
+    a = real_mem.add("Planning a hiking trip to the Alps with Sam", user_id="u")
+    b = real_mem.add("Sam bought new hiking boots for the Alps trip", user_id="u")
+    evolved = [e for e in real_mem.history(a.id) if e.event == "evolve"]
+    assert evolved, "the newer note should add shared tags to its neighbour"
+    ev = evolved[0]
+    assert ev.before["tags"] != ev.after["tags"] and set(ev.before["tags"]) < set(ev.after["tags"])
+    assert ev.reason == f"evolved by note {b.id}"
+    current = real_mem.get(a.id)
+    assert current.tags == ev.after["tags"] and current.version == 2
+    real_mem.undo(ev.id)
+    restored = real_mem.get(a.id)
+    assert restored.tags == ev.before["tags"] and restored.version == 3
+    assert real_mem.history(a.id)[-1].event == "undo"
+    with pytest.raises(InvalidInputError, match="already undone"):
+        real_mem.undo(ev.id)
+
+
+def test_supersession_closes_old_note_and_search_prefers_current(real_mem):
+    old = real_mem.add("Alice lives in Lisbon", user_id="u", valid_from=T0)
+    new = real_mem.add("Alice lives in Porto now", user_id="u", supersedes=old.id, valid_from=T0 + timedelta(days=30))
+    closed = real_mem.get(old.id)
+    assert closed.valid_to == new.valid_from and not closed.is_current
+    assert [h.note.id for h in real_mem.search("Where does Alice live?", k=5, user_id="u")] == [new.id]
+    ids = {h.note.id for h in real_mem.search("Where does Alice live?", k=5, user_id="u", include_superseded=True)}
+    assert ids == {old.id, new.id}
+    then = [h.note.id for h in real_mem.search("Where does Alice live?", k=5, user_id="u",
+                                                as_of=T0 + timedelta(days=1))]
+    assert then == [old.id]
+    sup = [e for e in real_mem.history(old.id) if e.event == "supersede"][0]
+    assert sup.after["superseded_by"] == new.id
+    real_mem.undo(sup.id)
+    assert real_mem.get(old.id).valid_to is None
+
+
+def test_scope_isolation_with_graph_expansion(real_mem):
+    mine = real_mem.add_many(["My dentist appointment is on Friday", "The dentist said to floss daily"], user_id="a")
+    theirs = real_mem.add_many(["My dentist appointment moved to Monday", "Dentist bills are expensive"], user_id="b")
+    for query in ("dentist appointment", "floss", "bills"):
+        got = {h.note.user_id for h in real_mem.search(query, k=10, user_id="a")}
+        assert got <= {"a"}
+    # links never cross users, so the graph cannot carry one user's note to another
+    for n in mine:
+        assert not set(real_mem.get(n.id).links) & {t.id for t in theirs}
+    assert {h.note.id for h in real_mem.search("dentist", k=10, user_id="b")} == {t.id for t in theirs}
+
+
+def test_metadata_filters_inside_the_stores(real_mem):
+    real_mem.add_many([{"content": f"meeting note number {i} about the budget", "metadata": {"n": i, "kind": k}}
+                       for i, k in enumerate(["a", "b", "a", "b", "a"])], user_id="u")
+    hits = real_mem.search("budget meeting", k=10, user_id="u", filters={"kind": "a", "n": {"$gte": 2}})
+    assert sorted(h.note.metadata["n"] for h in hits) == [2, 4]
+    hits = real_mem.search("budget meeting", k=10, user_id="u", filters={"n": {"$in": [1, 3]}})
+    assert sorted(h.note.metadata["n"] for h in hits) == [1, 3]
+
+
+def test_hybrid_beats_dense_only_on_a_lexical_query(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    codes = rng.sample(range(10000, 99999), 40)
+    clients = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne"]
+    facts = [f"Invoice {c} for the consulting work was paid by {rng.choice(clients)}" for c in codes]
+    dense_cfg = {"retrieval": {"lexical": False, "graph": False, "recency": False}}
+    with Memory(tmp_path / "dense", dense_cfg) as dense, Memory(tmp_path / "hybrid") as hybrid:
+        dense.add_many(facts)
+        hybrid.add_many(facts)
+        queries = [(f"who paid invoice {c}?", f"Invoice {c} ") for c in codes]
+        d = sum(dense.search(q, k=1)[0].note.content.startswith(want) for q, want in queries) / len(queries)
+        h = sum(hybrid.search(q, k=1)[0].note.content.startswith(want) for q, want in queries) / len(queries)
+    assert h == 1.0
+    assert d < 0.9, f"dense-only should confuse similar invoice numbers (got {d})"
+
+
+def test_reconciliation_after_vector_index_is_deleted(tmp_path):
+    store = tmp_path / "m"
+    with Memory(store) as mem:
+        notes = mem.add_many([f"note {i}: the quick brown fox number {i}" for i in range(30)])
+    shutil.rmtree(store / "chroma")
+    with Memory(store) as mem:
+        assert mem.index.count() == 30
+        assert mem.search("fox number 7", k=1)[0].note.id == notes[7].id
+        assert mem.reindex() == 30
+
+
+def test_embedding_model_mismatch_is_an_error(tmp_path):
+    store = tmp_path / "m"
+    with Memory(store) as mem:
+        mem.add("hello")
+    with pytest.raises(EmbeddingMismatchError, match="all-MiniLM-L6-v2"):
+        Memory(store, {"embedder": {"kind": "hash", "model": "hash"}})
+
+
+def test_update_reembeds_and_delete_keeps_history(real_mem):
+    n = real_mem.add("The meeting is on Tuesday", user_id="u")
+    u = real_mem.update(n.id, content="The standup moved to Thursday morning")
+    assert u.version == 2 and u.keywords != n.keywords
+    assert real_mem.search("standup Thursday", k=1, user_id="u")[0].note.id == n.id
+    ev = real_mem.history(n.id)[-1]
+    assert ev.event == "update" and ev.before["content"] == "The meeting is on Tuesday"
+    real_mem.delete(n.id)
+    with pytest.raises(NotFoundError):
+        real_mem.get(n.id)
+    assert real_mem.search("standup Thursday", k=5, user_id="u") == []
+    deleted = real_mem.history(n.id)[-1]
+    assert deleted.event == "delete"
+    real_mem.undo(deleted.id)
+    assert real_mem.get(n.id).content == "The standup moved to Thursday morning"
+    assert real_mem.search("standup Thursday", k=1, user_id="u")[0].note.id == n.id
+
+
+def test_export_import_round_trip(tmp_path):
+    with Memory(tmp_path / "a") as a:
+        notes = a.add_many(["Ines lives in Porto", "Ines is my sister and lives in Porto"], user_id="u",
+                           metadata={"src": "x"})
+        assert a.export(tmp_path / "out.jsonl") == 2
+    with Memory(tmp_path / "b") as b:
+        assert b.import_(tmp_path / "out.jsonl") == 2
+        assert b.import_(tmp_path / "out.jsonl") == 0  # idempotent
+        got = b.get(notes[1].id)
+        assert got.metadata == {"src": "x"} and got.links == [notes[0].id]
+        assert b.search("sister", k=1, user_id="u")[0].note.id == notes[1].id
+
+
+def test_bad_input_is_rejected_and_loses_nothing(real_mem):
+    keep = real_mem.add("keep me", user_id="u")
+    before = real_mem.stats()
+    for call, message in [
+        (lambda: real_mem.add(""), "content"),
+        (lambda: real_mem.add(123), "content must be a string"),
+        (lambda: real_mem.add_many(["fine", {"content": "x", "bogus": 1}]), "item 1: unknown field"),
+        (lambda: real_mem.add_many(["fine", {"content": "x", "valid_from": "2024-01-01T00:00:00"}]),
+         "item 1: valid_from"),
+        (lambda: real_mem.add_many("not a list"), "list of strings or dicts"),
+        (lambda: real_mem.add("x", supersedes="nope"), "no note with id 'nope'"),
+        (lambda: real_mem.search(""), "query"),
+        (lambda: real_mem.search("x", k=0), "k must be"),
+        (lambda: real_mem.search("x", filters={"a": {"$bad": 1}}), "unknown operator"),
+        (lambda: real_mem.get("missing"), "no note with id"),
+        (lambda: real_mem.update(keep.id, color="red"), "cannot update field"),
+        (lambda: real_mem.update(keep.id, content="  "), "content"),
+        (lambda: real_mem.related(keep.id, depth=0), "depth"),
+    ]:
+        with pytest.raises((InvalidInputError, NotFoundError), match=message):
+            call()
+    after = real_mem.stats()
+    assert (after.notes, after.links, after.history_events) == (before.notes, before.links, before.history_events)
+    assert real_mem.get(keep.id).content == "keep me"
+
+
+def test_stats_and_related_depth(real_mem):
+    notes = real_mem.add_many(
+        [{"content": t, "session_id": "s1", "metadata": {"speaker": "Ann"}} for t in
+         ["hi there", "I started pottery classes", "the teacher is great", "see you soon"]], user_id="u")
+    # session turns are chained by sequence links: 0-1-2-3
+    seq = {(lk.src, lk.dst) for n in notes for lk in real_mem.store.links_of(n.id) if lk.kind == "sequence"}
+    assert seq == {(notes[i + 1].id, notes[i].id) for i in range(3)}
+    assert notes[1].id in {n.id for n in real_mem.related(notes[0].id, depth=1)}
+    assert {n.id for n in real_mem.related(notes[0].id, depth=3)} == {n.id for n in notes[1:]}
+    s = real_mem.stats()
+    assert s.notes == 4 and s.links >= 3 and s.vector_count == 4 and s.dim == 384
+
+
+def test_speaker_and_time_aware_notes(real_mem):
+    n = real_mem.add("I went to a support group yesterday", metadata={"speaker": "Caroline"},
+                     valid_from=datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc))
+    assert "Caroline" in n.context and "8 May 2023" in n.context
+    assert real_mem.search("Caroline May 2023", k=1)[0].note.id == n.id
