@@ -10,7 +10,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -18,6 +18,7 @@ from memkit.errors import ConfigError
 
 __all__ = [
     "EmbedderConfig",
+    "NotesConfig",
     "IndexConfig",
     "BuilderConfig",
     "LinkerConfig",
@@ -42,6 +43,17 @@ class EmbedderConfig(_Section):
     batch_size: int = Field(default=64, ge=1, le=4096)
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (None: all cores)")
+
+
+class NotesConfig(_Section):
+    """What text of a note is embedded (BM25 always indexes content, speaker, date, keywords, tags, context)."""
+
+    embed_speaker: bool = Field(
+        default=False, description="prefix the speaker to the embedded text (hurts short turns: names dominate)"
+    )
+    embed_previous_turn: bool = Field(
+        default=False, description="embed a conversation turn together with the previous turn of its session"
+    )
 
 
 class IndexConfig(_Section):
@@ -93,13 +105,24 @@ class RetrievalConfig(_Section):
     lexical: bool = True
     graph: bool = True
     recency: bool = True
+    fusion: Literal["rrf", "score"] = Field(
+        default="rrf",
+        description="'rrf': weighted reciprocal rank fusion; 'score': weighted sum of per-query normalised scores",
+    )
+    speaker_boost: float = Field(
+        default=0.0, ge=0, description="raise notes whose metadata.speaker is named in the query by this fraction"
+    )
     rrf_k: int = Field(default=60, ge=1)
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)
     graph_weight: float = Field(default=0.5, ge=0)
-    recency_weight: float = Field(default=0.1, ge=0)
+    recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of the best score")
     candidates: int = Field(default=50, ge=1, le=10_000, description="how many hits each retriever contributes")
     graph_seeds: int = Field(default=10, ge=1, description="top fused hits whose links are followed")
+    link_weights: dict[str, float] = Field(
+        default_factory=lambda: {"sequence": 1.0, "semantic": 1.0, "supersedes": 1.0, "manual": 1.0},
+        description="multiplier per link kind when graph expansion follows a link (0 ignores the kind)",
+    )
     update_access: bool = Field(default=True, description="count retrievals and set last_accessed on returned notes")
 
     @model_validator(mode="after")
@@ -111,6 +134,7 @@ class RetrievalConfig(_Section):
 
 class MemkitConfig(_Section):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    notes: NotesConfig = Field(default_factory=NotesConfig)
     index: IndexConfig = Field(default_factory=IndexConfig)
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
     linker: LinkerConfig = Field(default_factory=LinkerConfig)

@@ -123,6 +123,9 @@ class Filter(BaseModel):
             return False
         return self.started_by is None or meta["valid_from"] <= self.started_by
 
+    def without_validity(self) -> Filter:
+        return self.model_copy(update={"open_at": None, "started_by": None})
+
 
 def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)

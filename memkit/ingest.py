@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
-from memkit.builders.base import embed_text, search_text
+from memkit.builders.base import search_text
 from memkit.errors import InvalidInputError, NotFoundError
 from memkit.filters import Filter, index_metadata
 from memkit.linking import Neighbour
@@ -139,17 +139,39 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
     size = mem.config.write_batch
     chunks = [prepared[i : i + size] for i in range(0, len(prepared), size)]
     written: list[str] = []
+    previous = _previous_turns(mem, prepared)
+    embed_previous = previous if mem.config.notes.embed_previous_turn else {}
     with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool:
-        future = pool.submit(mem._embed_notes, [p.note for p in chunks[0]])
+        future = pool.submit(mem._embed_notes, [p.note for p in chunks[0]], embed_previous)
         for ci, chunk in enumerate(chunks):
             embs = future.result()
             if ci + 1 < len(chunks):
-                future = pool.submit(mem._embed_notes, [p.note for p in chunks[ci + 1]])
-            written += _write_chunk(mem, chunk, embs)
+                future = pool.submit(mem._embed_notes, [p.note for p in chunks[ci + 1]], embed_previous)
+            written += _write_chunk(mem, chunk, embs, previous)
             bar.advance(len(chunk))
     found = mem.store.get_many(written)
     return [found[i] for i in written]
+
+
+def _previous_turns(mem: Memory, prepared: list[Prepared]) -> dict[str, Note]:
+    """The previous turn of each new note's session: an earlier item of this call, or the session's last stored note."""
+    last: dict[str, Note] = {}
+    out: dict[str, Note] = {}
+    sessions = {p.note.session_id for p in prepared if p.note.session_id is not None}
+    stored = {s: mem.store.last_in_session(s) for s in sessions}
+    found = mem.store.get_many([v[0] for v in stored.values() if v is not None])
+    for s, v in stored.items():
+        if v is not None and v[0] in found:
+            last[s] = found[v[0]]
+    for p in prepared:
+        s = p.note.session_id
+        if s is None:
+            continue
+        if s in last:
+            out[p.note.id] = last[s]
+        last[s] = p.note
+    return out
 
 
 def _neighbours(mem: Memory, notes: list[Note], embs: np.ndarray) -> list[list[Neighbour]]:
@@ -177,7 +199,7 @@ def _neighbours(mem: Memory, notes: list[Note], embs: np.ndarray) -> list[list[N
     return out
 
 
-def _write_chunk(mem: Memory, chunk: list[Prepared], embs: np.ndarray) -> list[str]:
+def _write_chunk(mem: Memory, chunk: list[Prepared], embs: np.ndarray, previous: dict[str, Note]) -> list[str]:
     cfg = mem.config
     now = utcnow()
     notes = [p.note for p in chunk]
@@ -198,18 +220,10 @@ def _write_chunk(mem: Memory, chunk: list[Prepared], embs: np.ndarray) -> list[s
     before: dict[str, Note] = {}
     # 2. session turns: link each note to the previous note of its session
     if cfg.linker.link_session_turns:
-        last: dict[str, str] = {}
         for n in notes:
-            if n.session_id is None:
-                continue
-            if n.session_id not in last:
-                prev = mem.store.last_in_session(n.session_id)
-                if prev is not None:
-                    last[n.session_id] = prev[0]
-            if n.session_id in last:
-                links.append(Link(src=n.id, dst=last[n.session_id], kind="sequence", weight=SEQUENCE_WEIGHT,
+            if n.id in previous:
+                links.append(Link(src=n.id, dst=previous[n.id].id, kind="sequence", weight=SEQUENCE_WEIGHT,
                                   created_at=now, actor="memkit"))
-            last[n.session_id] = n.id
     # 3. neighbours -> link / evolve / supersede decisions
     neighbours = _neighbours(mem, notes, embs) if cfg.linker.enabled else [[] for _ in notes]
     for p, nbs in zip(chunk, neighbours, strict=True):
@@ -303,6 +317,3 @@ def _event(note_id: str, kind: str, before: dict | None, after: dict | None, at:
     return {"note_id": note_id, "event": kind, "before": before, "after": after, "at": at, "actor": actor,
             "reason": reason}
 
-
-def embed_texts(notes: Sequence[Note]) -> list[str]:
-    return [embed_text(n) for n in notes]

@@ -53,6 +53,8 @@ class HeuristicJudge:
         cfg = self.config
         mine = terms(note.keywords) | terms(note.tags)
         d = Decision(actor=self.actor)
+        if not mine:  # small talk ("Right?", "Haha same") has nothing to link about
+            return d
         for nb in neighbours:
             shared = mine & (terms(nb.note.keywords) | terms(nb.note.tags) | terms([nb.note.content]))
             if nb.similarity >= cfg.strong_similarity or (

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense + BM25 fused by weighted reciprocal rank, refined by graph expansion and recency.
+"""Hybrid retrieval: dense + BM25 fused, then refined by speaker, graph expansion and recency.
 
 Each retriever ranks candidates under the same scope/metadata/validity filter,
 applied inside the stores; graph expansion follows the links of the best fused
@@ -8,9 +8,11 @@ leak in.  A hit carries each part's raw score and rank.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from memkit.config import RetrievalConfig
 from memkit.filters import Filter
 from memkit.stores.sqlite import fts_query
 from memkit.text import STOPWORDS
@@ -19,9 +21,9 @@ from memkit.types import Hit, ScoreParts, utcnow
 if TYPE_CHECKING:
     from memkit.memory import Memory
 
-__all__ = ["hybrid_search", "rrf"]
+__all__ = ["hybrid_search", "rrf", "fuse"]
 
-_MIN_BM25 = 1e-4
+_MIN_BM25 = 1e-4  # matches only on terms found in (nearly) every note: no evidence
 
 
 def rrf(rankings: dict[str, list[str]], weights: dict[str, float], k: int) -> dict[str, float]:
@@ -36,8 +38,33 @@ def rrf(rankings: dict[str, list[str]], weights: dict[str, float], k: int) -> di
     return fused
 
 
+def _normalised(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    hi, lo = max(scores.values()), min(scores.values())
+    if hi - lo < 1e-9:
+        return {i: 1.0 for i in scores}
+    return {i: (s - lo) / (hi - lo) for i, s in scores.items()}
+
+
+def fuse(parts: dict[str, dict[str, float]], rankings: dict[str, list[str]], cfg: RetrievalConfig) -> dict[str, float]:
+    weights = {"dense": cfg.dense_weight, "lexical": cfg.lexical_weight}
+    if cfg.fusion == "rrf":
+        return rrf(rankings, weights, cfg.rrf_k)
+    fused: dict[str, float] = defaultdict(float)
+    for name, scores in parts.items():
+        for i, v in _normalised(scores).items():
+            fused[i] += weights[name] * v
+    return fused
+
+
+def _speakers_named(query: str, speakers: set[str]) -> set[str]:
+    q = {w.lower() for w in re.findall(r"[^\W\d_]+", query)}
+    return {s for s in speakers if s.lower() in q or s.split()[0].lower() in q}
+
+
 def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
-    """Dense and BM25 rankings fused by weighted RRF; graph and recency then refine that base score.
+    """Dense and BM25 fused (RRF or normalised scores); speaker, graph and recency then refine that base.
 
     Graph expansion propagates a share of a seed's fused score along its links
     (``graph_weight`` x link weight x seed score, the best seed counted), so a
@@ -55,19 +82,25 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         rankings["dense"] = [i for i, _ in hits]
     if cfg.lexical:
         match = fts_query(query, STOPWORDS)
-        # matches on terms in every note (BM25 idf ~ 0) carry no evidence
         hits = [h for h in (mem.store.lexical(match, n, flt) if match else []) if h[1] > _MIN_BM25]
         parts["lexical"] = dict(hits)
         rankings["lexical"] = [i for i, _ in hits]
-    weights = {"dense": cfg.dense_weight, "lexical": cfg.lexical_weight}
-    base = rrf(rankings, weights, cfg.rrf_k)
+    base = fuse(parts, rankings, cfg)
+    if cfg.speaker_boost > 0 and base:
+        named = _speakers_named(query, mem.store.speakers(flt))
+        if named:
+            for i, sp in mem.store.speaker_of(list(base)).items():
+                if sp in named:
+                    base[i] *= 1.0 + cfg.speaker_boost
     score = dict(base)
     if cfg.graph and base:
         seeds = sorted(base, key=lambda i: -base[i])[: cfg.graph_seeds]
         spread: dict[str, float] = {}
         for seed in seeds:
-            for nb, weight, _kinds in mem.graph.neighbours(seed):
-                spread[nb] = max(spread.get(nb, 0.0), base[seed] * weight)
+            for nb, weight, kinds in mem.graph.neighbours(seed):
+                w = weight * max(cfg.link_weights.get(kind, 1.0) for kind in kinds)
+                if w > 0:
+                    spread[nb] = max(spread.get(nb, 0.0), base[seed] * w)
         if spread:
             allowed = mem.store.allowed(list(spread), flt)
             spread = {i: v for i, v in spread.items() if i in allowed}
@@ -82,8 +115,10 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         ranked = sorted(pool, key=lambda i: -times.get(i, 0.0))
         parts["recency"] = {i: max(0.0, now - times.get(i, now)) / 86400.0 for i in ranked}  # age in days
         rankings["recency"] = ranked
-        for r, i in enumerate(ranked, start=1):
-            score[i] += cfg.recency_weight / (cfg.rrf_k + r)
+        top_score = max(score.values())
+        for r, i in enumerate(ranked):
+            # a reciprocal-rank bonus, at most recency_weight x the best score
+            score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
     top = sorted(score, key=lambda i: (-score[i], i))[:k]
     notes = mem.store.get_many(top)
     ranks = {name: {nid: r for r, nid in enumerate(ids, start=1)} for name, ids in rankings.items()}

@@ -475,6 +475,25 @@ class SQLiteStore:
             out.update(self.conn.execute(f"SELECT id, valid_from_ts FROM notes WHERE id IN ({marks})", chunk))
         return out
 
+    def speakers(self, flt: Filter) -> set[str]:
+        """The distinct ``metadata.speaker`` values of the notes passing ``flt``."""
+        where, params = flt.without_validity().to_sql()
+        rows = self.conn.execute(
+            f"SELECT DISTINCT json_extract(metadata, '$.speaker') FROM notes WHERE {where} "
+            "AND json_extract(metadata, '$.speaker') IS NOT NULL", params)
+        return {r[0] for r in rows if isinstance(r[0], str)}
+
+    def speaker_of(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(ids), 400):
+            marks = ",".join("?" * len(chunk))
+            for nid, sp in self.conn.execute(
+                f"SELECT id, json_extract(metadata, '$.speaker') FROM notes WHERE id IN ({marks})", chunk
+            ):
+                if isinstance(sp, str):
+                    out[nid] = sp
+        return out
+
     def versions(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT id, version FROM notes"))
 
