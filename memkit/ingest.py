@@ -140,14 +140,13 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
     chunks = [prepared[i : i + size] for i in range(0, len(prepared), size)]
     written: list[str] = []
     previous = _previous_turns(mem, prepared)
-    embed_previous = previous if mem.config.notes.embed_previous_turn else {}
     with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool:
-        future = pool.submit(mem._embed_notes, [p.note for p in chunks[0]], embed_previous)
+        future = pool.submit(mem._embed_notes, [p.note for p in chunks[0]])
         for ci, chunk in enumerate(chunks):
             embs = future.result()
             if ci + 1 < len(chunks):
-                future = pool.submit(mem._embed_notes, [p.note for p in chunks[ci + 1]], embed_previous)
+                future = pool.submit(mem._embed_notes, [p.note for p in chunks[ci + 1]])
             written += _write_chunk(mem, chunk, embs, previous)
             bar.advance(len(chunk))
     found = mem.store.get_many(written)

@@ -100,23 +100,8 @@ class Memory:
             self._embedder_checked = True
         return vecs
 
-    def _embed_notes(self, notes: Sequence[Note], previous: dict[str, Note] | None = None) -> np.ndarray:
-        """Embed notes; with ``embed_previous_turn``, each with the previous turn of its session.
-
-        ``previous`` maps note id -> previous turn for notes not yet stored (ingest knows them);
-        other notes look theirs up in the store.
-        """
-        cfg = self.config.notes
-        prev: dict[str, Note] = dict(previous or {})
-        if cfg.embed_previous_turn:
-            lookup = [n.id for n in notes if n.session_id is not None and n.id not in prev]
-            if lookup:
-                before = {nid: p for nid, (p, _) in self.store.session_neighbours(lookup).items() if p}
-                found = self.store.get_many(list(before.values()))
-                prev.update({nid: found[p] for nid, p in before.items() if p in found})
-        else:
-            prev = {}
-        return self._embed([embed_text(n, prev.get(n.id), cfg.embed_speaker) for n in notes])
+    def _embed_notes(self, notes: Sequence[Note]) -> np.ndarray:
+        return self._embed([embed_text(n, self.config.notes.embed_speaker) for n in notes])
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self._embed([query])[0]

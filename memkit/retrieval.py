@@ -12,10 +12,12 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from memkit.config import RetrievalConfig
 from memkit.filters import Filter
 from memkit.stores.sqlite import fts_query
-from memkit.text import STOPWORDS
+from memkit.text import STOPWORDS, terms
 from memkit.types import Hit, ScoreParts, utcnow
 
 if TYPE_CHECKING:
@@ -63,6 +65,23 @@ def _speakers_named(query: str, speakers: set[str]) -> set[str]:
     return {s for s in speakers if s.lower() in q or s.split()[0].lower() in q}
 
 
+def _mmr(mem: Memory, ranked: list[str], score: dict[str, float], k: int, penalty: float) -> list[str]:
+    """Maximal marginal relevance: each pick trades its score against its similarity to earlier picks."""
+    vecs = mem.store.embeddings(ranked)
+    best = score[ranked[0]] or 1.0
+    chosen: list[str] = []
+    pool = list(ranked)
+    while pool and len(chosen) < k:
+        def value(i: str) -> float:
+            if i not in vecs or not chosen:
+                return score[i] / best
+            return score[i] / best - penalty * max(float(vecs[i] @ vecs[j]) for j in chosen if j in vecs)
+        pick = max(pool, key=value)
+        chosen.append(pick)
+        pool.remove(pick)
+    return chosen
+
+
 def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
     """Dense and BM25 fused (RRF or normalised scores); speaker, graph and recency then refine that base.
 
@@ -86,6 +105,22 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         parts["lexical"] = dict(hits)
         rankings["lexical"] = [i for i, _ in hits]
     base = fuse(parts, rankings, cfg)
+    if cfg.dense and cfg.feedback > 0 and base:
+        # pseudo-relevance feedback: query again with the query moved towards the best fused hits
+        top = sorted(base, key=lambda i: -base[i])[: cfg.feedback_docs]
+        vecs = mem.store.embeddings(top)
+        if vecs:
+            q2 = q + np.mean([vecs[i] for i in top if i in vecs], axis=0)
+            q2 /= np.linalg.norm(q2) or 1.0
+            fb = dict(mem.index.query(q2[None, :], n, where=flt)[0])
+            for i, v in _normalised(fb).items():
+                base[i] = base.get(i, 0.0) + cfg.feedback * v
+    if cfg.informative_terms > 0 and base:
+        # small talk ("Haha same!", "What's new?") rarely holds evidence however well it matches
+        for i, content in mem.store.contents(list(base)).items():
+            n_terms = len(terms([content]))
+            if n_terms < cfg.informative_terms:
+                base[i] *= (1 + n_terms) / (1 + cfg.informative_terms)
     if cfg.speaker_boost > 0 and base:
         named = _speakers_named(query, mem.store.speakers(flt))
         if named:
@@ -119,7 +154,8 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         for r, i in enumerate(ranked):
             # a reciprocal-rank bonus, at most recency_weight x the best score
             score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
-    top = sorted(score, key=lambda i: (-score[i], i))[:k]
+    top = sorted(score, key=lambda i: (-score[i], i))
+    top = _mmr(mem, top[: 3 * k], score, k, cfg.diversity) if cfg.diversity > 0 else top[:k]
     notes = mem.store.get_many(top)
     ranks = {name: {nid: r for r, nid in enumerate(ids, start=1)} for name, ids in rankings.items()}
     out = []

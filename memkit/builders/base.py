@@ -30,19 +30,12 @@ def speaker_of(note: Note) -> str | None:
     return speaker.strip() if isinstance(speaker, str) and speaker.strip() else None
 
 
-def _spoken(note: Note, with_speaker: bool) -> str:
+def embed_text(note: Note, with_speaker: bool = False) -> str:
+    """The text a note is embedded from: its content, optionally prefixed by its speaker."""
     speaker = speaker_of(note)
     if with_speaker and speaker and not note.content.lower().startswith(speaker.lower()):
         return f"{speaker}: {note.content}"
     return note.content
-
-
-def embed_text(note: Note, previous: Note | None = None, with_speaker: bool = False) -> str:
-    """The text a note is embedded from: its content; optionally its speaker and the previous turn first."""
-    text = _spoken(note, with_speaker)
-    if previous is not None:
-        return f"{_spoken(previous, with_speaker)}\n{text}"
-    return text
 
 
 def search_text(note: Note) -> str:

@@ -25,7 +25,5 @@ def test_indexed_texts_are_speaker_and_time_aware():
              valid_from=datetime(2023, 5, 8, tzinfo=timezone.utc), keywords=["support group"])
     assert embed_text(n) == "I went to the support group"
     assert embed_text(n, with_speaker=True) == "Caroline: I went to the support group"
-    prev = Note(content="Where did you go?", metadata={"speaker": "Mel"})
-    assert embed_text(n, prev) == "Where did you go?\nI went to the support group"
     text = search_text(n)
     assert "Caroline" in text and "8 May 2023" in text and "support group" in text
