@@ -1,0 +1,1 @@
+"""Built-in benchmark tasks, one module each (registered in :mod:`memkit.bench`)."""
