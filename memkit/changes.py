@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from memkit.builders.base import search_text
+from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError, NotFoundError, StoreError
 from memkit.filters import index_metadata
 from memkit.ingest import _event, _update_row, snapshot
@@ -130,7 +130,7 @@ def _restore(mem: Memory, data: dict[str, Any]) -> Note:
     note = Note.model_validate(data)
     emb = mem._embed_notes([note])[0]
     with mem.store.transaction() as c:
-        mem.store.insert_notes(c, [note_row(note, search_text(note), emb)])
+        mem.store.insert_notes(c, [note_row(note, search_extra(note), emb)])
         restored = [Link.model_validate(lk) for lk in links if mem.store.exists(lk["src"]) and mem.store.exists(lk["dst"])]
         mem.store.insert_links(c, restored)
         mem.store.bump_changes(c)

@@ -123,6 +123,9 @@ class RetrievalConfig(_Section):
     diversity: float = Field(
         default=0.0, ge=0, le=1, description="MMR re-ranking: penalty for similarity to notes already ranked higher"
     )
+    lexical_extra_weight: float = Field(
+        default=1.0, ge=0, description="BM25 weight of the derived text (speaker, date, keywords, tags, context) vs. content"
+    )
     rrf_k: int = Field(default=60, ge=1)
     dense_weight: float = Field(default=1.0, ge=0)
     lexical_weight: float = Field(default=1.0, ge=0)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
-from memkit.builders.base import search_text
+from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError, NotFoundError
 from memkit.filters import Filter, index_metadata
 from memkit.linking import Neighbour
@@ -271,7 +271,7 @@ def _write_chunk(mem: Memory, chunk: list[Prepared], embs: np.ndarray, previous:
     add_events = [_event(n.id, "add", None, snapshot(n), now, "user", None) for n in final.values()]
     link_events = [_event(lk.src, "link", None, {"dst": lk.dst, "kind": lk.kind, "weight": lk.weight}, now, lk.actor,
                           None) for lk in links]
-    rows = [note_row(n, search_text(n), embs[i]) for i, n in enumerate(final.values())]
+    rows = [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(final.values())]
     with mem.store.transaction() as c:
         mem.store.insert_notes(c, rows)
         for n in updated.values():
@@ -304,7 +304,7 @@ def _lookup(mem: Memory, nid: str, chunk: list[Prepared]) -> Note:
 
 
 def _update_row(n: Note) -> dict[str, Any]:
-    row = note_row(n, search_text(n), None)
+    row = note_row(n, search_extra(n), None)
     row.pop("embedding")
     for f in ("created_at", "retrieval_count", "last_accessed", *SCOPE_FIELDS):
         row.pop(f)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from memkit.builders.base import search_text
+from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError
 from memkit.filters import index_metadata
 from memkit.ingest import _event, snapshot
@@ -75,7 +75,7 @@ def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: b
             chunk = new[s : s + step]
             embs = mem._embed_notes(chunk)
             with mem.store.transaction() as c:
-                mem.store.insert_notes(c, [note_row(n, search_text(n), embs[i]) for i, n in enumerate(chunk)])
+                mem.store.insert_notes(c, [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(chunk)])
                 mem.store.insert_events(c, [_event(n.id, "add", None, snapshot(n), now, "import", str(path))
                                             for n in chunk])
                 mem.store.bump_changes(c)

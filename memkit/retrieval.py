@@ -99,9 +99,15 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         hits = mem.index.query(q[None, :], n, where=flt)[0]
         parts["dense"] = dict(hits)
         rankings["dense"] = [i for i, _ in hits]
+    named: set[str] = set()
+    if cfg.speaker_boost > 0:
+        named = _speakers_named(query, mem.store.speakers(flt))
     if cfg.lexical:
-        match = fts_query(query, STOPWORDS)
-        hits = [h for h in (mem.store.lexical(match, n, flt) if match else []) if h[1] > _MIN_BM25]
+        # a speaker named in the query is handled by the speaker boost, not by matching every turn they said
+        stop = STOPWORDS | {w.lower() for s in named for w in s.split()} if named else STOPWORDS
+        match = fts_query(query, stop)
+        hits = [h for h in (mem.store.lexical(match, n, flt, cfg.lexical_extra_weight) if match else [])
+                if h[1] > _MIN_BM25]
         parts["lexical"] = dict(hits)
         rankings["lexical"] = [i for i, _ in hits]
     base = fuse(parts, rankings, cfg)
@@ -121,12 +127,10 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
             n_terms = len(terms([content]))
             if n_terms < cfg.informative_terms:
                 base[i] *= (1 + n_terms) / (1 + cfg.informative_terms)
-    if cfg.speaker_boost > 0 and base:
-        named = _speakers_named(query, mem.store.speakers(flt))
-        if named:
-            for i, sp in mem.store.speaker_of(list(base)).items():
-                if sp in named:
-                    base[i] *= 1.0 + cfg.speaker_boost
+    if named and base:
+        for i, sp in mem.store.speaker_of(list(base)).items():
+            if sp in named:
+                base[i] *= 1.0 + cfg.speaker_boost
     score = dict(base)
     if cfg.graph and base:
         seeds = sorted(base, key=lambda i: -base[i])[: cfg.graph_seeds]

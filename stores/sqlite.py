@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS notes (
     retrieval_count INTEGER NOT NULL DEFAULT 0,
     last_accessed TEXT,
     version INTEGER NOT NULL,
-    search_text TEXT NOT NULL,
+    search_extra TEXT NOT NULL,
     embedding BLOB
 );
 CREATE INDEX IF NOT EXISTS notes_user ON notes(user_id);
@@ -82,17 +82,19 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_note ON history(note_id, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(
-    search_text, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2'
+    content, search_extra, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS notes_fts_ai AFTER INSERT ON notes BEGIN
-    INSERT INTO notes_fts(rowid, search_text) VALUES (new.seq, new.search_text);
+    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
 END;
 CREATE TRIGGER IF NOT EXISTS notes_fts_ad AFTER DELETE ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
+        VALUES ('delete', old.seq, old.content, old.search_extra);
 END;
-CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF search_text ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
-    INSERT INTO notes_fts(rowid, search_text) VALUES (new.seq, new.search_text);
+CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF content, search_extra ON notes BEGIN
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
+        VALUES ('delete', old.seq, old.content, old.search_extra);
+    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
 END;
 """
 
@@ -111,7 +113,7 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.fromisoformat(s)
 
 
-def note_row(note: Note, search_text: str, embedding: np.ndarray | None) -> dict[str, Any]:
+def note_row(note: Note, search_extra: str, embedding: np.ndarray | None) -> dict[str, Any]:
     return {
         "id": note.id,
         "content": note.content,
@@ -132,7 +134,7 @@ def note_row(note: Note, search_text: str, embedding: np.ndarray | None) -> dict
         "retrieval_count": note.retrieval_count,
         "last_accessed": _iso(note.last_accessed),
         "version": note.version,
-        "search_text": search_text,
+        "search_extra": search_extra,
         "embedding": None if embedding is None else np.asarray(embedding, dtype=np.float32).tobytes(),
     }
 
@@ -380,13 +382,14 @@ class SQLiteStore:
             )
         return out
 
-    def lexical(self, query: str, k: int, flt: Filter) -> list[tuple[str, float]]:
-        """BM25 over the FTS5 index; scores are positive, higher is better."""
+    def lexical(self, query: str, k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
+        """BM25 over the FTS5 index (content, and the derived text at ``extra_weight``); higher is better."""
         where, params = flt.to_sql("n")
+        rank = f"bm25(notes_fts, 1.0, {float(extra_weight)!r})"
         try:
             rows = self.conn.execute(
-                f"SELECT n.id, -bm25(notes_fts) AS s FROM notes_fts JOIN notes n ON n.seq = notes_fts.rowid "
-                f"WHERE notes_fts MATCH ? AND {where} ORDER BY bm25(notes_fts) LIMIT ?",
+                f"SELECT n.id, -{rank} AS s FROM notes_fts JOIN notes n ON n.seq = notes_fts.rowid "
+                f"WHERE notes_fts MATCH ? AND {where} ORDER BY {rank} LIMIT ?",
                 (query, *params, k),
             ).fetchall()
         except sqlite3.OperationalError as exc:
@@ -473,6 +476,13 @@ class SQLiteStore:
         for chunk in _chunks(list(ids), 400):
             marks = ",".join("?" * len(chunk))
             out.update(self.conn.execute(f"SELECT id, valid_from_ts FROM notes WHERE id IN ({marks})", chunk))
+        return out
+
+    def contents(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(ids), 400):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.conn.execute(f"SELECT id, content FROM notes WHERE id IN ({marks})", chunk))
         return out
 
     def speakers(self, flt: Filter) -> set[str]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from memkit.text import human_date
 from memkit.types import Note
 
-__all__ = ["Derived", "speaker_of", "embed_text", "search_text"]
+__all__ = ["Derived", "speaker_of", "embed_text", "search_extra"]
 
 
 class Derived(BaseModel):
@@ -38,9 +38,10 @@ def embed_text(note: Note, with_speaker: bool = False) -> str:
     return note.content
 
 
-def search_text(note: Note) -> str:
-    """The text BM25 indexes: content, speaker, date words, keywords, tags and context."""
-    parts = [note.content]
+def search_extra(note: Note) -> str:
+    """What BM25 indexes beside the content (in its own, weighted column): speaker, date words, keywords,
+    tags and context."""
+    parts = []
     speaker = speaker_of(note)
     if speaker:
         parts.append(speaker)

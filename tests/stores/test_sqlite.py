@@ -12,7 +12,7 @@ from memkit.types import Link, Note
 
 def _add(store, *notes):
     with store.transaction() as c:
-        store.insert_notes(c, [note_row(n, n.content, np.ones(4, np.float32)) for n in notes])
+        store.insert_notes(c, [note_row(n, "", np.ones(4, np.float32)) for n in notes])
 
 
 def test_notes_round_trip_with_links_and_history(tmp_path):
