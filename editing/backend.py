@@ -1,0 +1,397 @@
+"""The base class of back ends that edit one weight matrix of a causal LM (WISE, FT-L).
+
+A subclass sets ``name`` and ``config_class`` and overrides:
+
+- ``_write_one(request) -> (steps, final_loss)``: write one :class:`EditRequest`;
+- ``_state_tensors()`` / ``_state_meta()`` / ``_restore(tensors, meta)``: what ``save`` keeps;
+- optionally ``_routing(route_mask)`` (a context manager active around every forward pass
+  made by ``score`` and ``generate``), ``_routes()`` (which memory answered each row of the
+  last pass), ``_set_enabled(bool)`` and ``_describe_state()``.
+
+Everything else (prompt encoding, teacher-forced scoring, greedy generation with the KV
+cache, the write loop with its progress bar, save/load and describe) lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from memkit.editing._modules import default_layer, get_module, weight_of
+from memkit.editing.base_model import DEFAULT_BASE_MODEL, load_base_model, require_editing_deps
+from memkit.editing.config import EditorConfig
+from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
+from memkit.editing.types import EditRequest, TargetScore, WriteReport
+
+from memkit.errors import EditingError, InvalidInputError
+
+__all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]
+
+
+
+@dataclass
+class Row:
+    """One token sequence: prompt (optionally after a prefix), then target tokens."""
+
+    ids: list[int]
+    route_start: int  # first token the router looks at
+    route_end: int  # one past the last prompt token (= where the target starts)
+    n_target: int  # target tokens at the end of ``ids``
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # (B, T), right-padded
+    attention_mask: torch.Tensor  # (B, T)
+    route_mask: torch.Tensor  # (B, T) bool: the prompt tokens the router averages over
+    keep: torch.Tensor  # (K,) sequence positions whose logits are needed
+    rows: torch.Tensor  # (N,) row of each target token
+    cols: torch.Tensor  # (N,) index into ``keep`` of the position predicting it
+    targets: torch.Tensor  # (N,) target token ids
+    n_target: list[int]  # per row
+    subject_mask: torch.Tensor | None = None  # (B, T) bool, set by editors that use it
+
+
+class WeightEditor:
+    """Shared machinery of single-matrix editors; see the module docstring for what to override."""
+
+    name: ClassVar[str] = "editor"
+    config_class: ClassVar[type[EditorConfig]] = EditorConfig
+
+    def __init__(
+        self,
+        config: EditorConfig | None = None,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        base_model: str | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        require_editing_deps()
+        if (model is None) != (tokenizer is None):
+            raise InvalidInputError("pass both `model` and `tokenizer`, or neither")
+        if model is None:
+            model, tokenizer = load_base_model(base_model, device=device, dtype=dtype)
+            self.base_model = str(base_model) if base_model is not None else DEFAULT_BASE_MODEL
+        else:
+            model.eval()
+            model.requires_grad_(False)
+            if device is not None:
+                model.to(device)
+            tagged = getattr(model, "_memkit_base_model", None)  # set by load_base_model
+            self.base_model = str(base_model or tagged or getattr(model, "name_or_path", "") or type(model).__name__)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if config is None:
+            config = self.default_config(self.base_model)
+        elif not isinstance(config, self.config_class):
+            raise InvalidInputError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.model = model
+        self.tokenizer = tokenizer
+        self.layer = config.layer or default_layer(model, config.layer_fraction)
+        self.module = get_module(model, self.layer)
+        weight, self.transposed = weight_of(self.module)
+        self.device = weight.device
+        self.base_fingerprint = _fingerprint(weight)
+        self.n_writes = 0
+        self.requests: list[dict[str, str]] = []
+
+    # -- what subclasses provide ----------------------------------------------
+    @classmethod
+    def default_config(cls, base_model: str) -> EditorConfig:
+        """The configuration used when none is given (subclasses return tuned profiles)."""
+        return cls.config_class()
+
+    def _write_one(self, request: EditRequest) -> tuple[int, float]:
+        raise NotImplementedError
+
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _state_meta(self) -> dict[str, Any]:
+        return {}
+
+    def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _routing(self, route_mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def _routes(self, n: int) -> list[int | None]:
+        return [None] * n
+
+    def _set_enabled(self, enabled: bool) -> None:
+        raise NotImplementedError
+
+    def _describe_state(self) -> dict[str, Any]:
+        return {}
+
+    # -- prompts and batches ------------------------------------------------------
+    def prompt_text(self, prompt: str) -> str:
+        if self.config.chat_template:
+            from memkit.editing.base_model import chat_prompt
+
+            return chat_prompt(self.tokenizer, prompt)
+        return prompt
+
+    def encode_prompt(self, prompt: str, prefix: str | None = None) -> tuple[list[int], int]:
+        """Token ids of the (formatted) prompt, optionally after ``prefix``; and where the prompt starts."""
+        text = self.prompt_text(prompt)
+        if not prefix:
+            return list(self.tokenizer(text)["input_ids"]), 0
+        head = list(self.tokenizer(prefix)["input_ids"])
+        sep = "" if prefix[-1:].isspace() else " "
+        return head + list(self.tokenizer(sep + text, add_special_tokens=False)["input_ids"]), len(head)
+
+    def encode_target(self, prompt_ids: list[int], target: str) -> list[int]:
+        last = self.tokenizer.decode(prompt_ids[-1:]) if prompt_ids else ""
+        sep = "" if (not last or last[-1:].isspace() or target[:1].isspace()) else " "
+        ids = list(self.tokenizer(sep + target, add_special_tokens=False)["input_ids"])
+        if not ids:
+            raise InvalidInputError(f"the target {target!r} encodes to no tokens")
+        return ids
+
+    def make_row(self, prompt: str, target: str | None = None, prefix: str | None = None) -> Row:
+        prompt_ids, start = self.encode_prompt(prompt, prefix)
+        target_ids = self.encode_target(prompt_ids, target) if target is not None else []
+        room = self.config.max_length - len(target_ids)
+        if room < 1:
+            raise InvalidInputError(f"the target {target!r} is longer than max_length={self.config.max_length}")
+        if len(prompt_ids) > room:  # cut the prompt on the left
+            cut = len(prompt_ids) - room
+            prompt_ids, start = prompt_ids[cut:], max(0, start - cut)
+        return Row(prompt_ids + target_ids, start, len(prompt_ids), len(target_ids))
+
+    def collate(self, rows: Sequence[Row]) -> Batch:
+        pad = self.tokenizer.pad_token_id
+        width = max(len(r.ids) for r in rows)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(rows), width), dtype=torch.long)
+        route = torch.zeros((len(rows), width), dtype=torch.bool)
+        positions: list[tuple[int, int, int]] = []  # (row, predicting position, target id)
+        for i, r in enumerate(rows):
+            ids[i, : len(r.ids)] = torch.tensor(r.ids)
+            attn[i, : len(r.ids)] = 1
+            route[i, r.route_start : r.route_end] = True
+            for j in range(r.n_target):
+                pos = r.route_end + j
+                positions.append((i, pos - 1, r.ids[pos]))
+        keep = sorted({p for _, p, _ in positions}) or [width - 1]
+        index = {p: k for k, p in enumerate(keep)}
+        dev = self.device
+        return Batch(
+            input_ids=ids.to(dev),
+            attention_mask=attn.to(dev),
+            route_mask=route.to(dev),
+            keep=torch.tensor(keep, dtype=torch.long, device=dev),
+            rows=torch.tensor([i for i, _, _ in positions], dtype=torch.long, device=dev),
+            cols=torch.tensor([index[p] for _, p, _ in positions], dtype=torch.long, device=dev),
+            targets=torch.tensor([t for _, _, t in positions], dtype=torch.long, device=dev),
+            n_target=[r.n_target for r in rows],
+        )
+
+    def target_logits(self, batch: Batch) -> torch.Tensor:
+        """Logits (N, V) at the positions that predict each target token of the batch."""
+        out = self.model(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=batch.keep, use_cache=False
+        )
+        return out.logits[batch.rows, batch.cols].float()
+
+    def target_loss(self, batch: Batch, logits: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the target tokens: the mean over tokens of each row, then over rows."""
+        per_token = F.cross_entropy(logits, batch.targets, reduction="none")
+        n_rows = len(batch.n_target)
+        sums = torch.zeros(n_rows, device=logits.device).index_add(0, batch.rows, per_token)
+        counts = torch.tensor(batch.n_target, device=logits.device, dtype=torch.float32)
+        has = counts > 0
+        return (sums[has] / counts[has]).mean()
+
+    # -- the protocol ---------------------------------------------------------------
+    def write(self, requests: Sequence[EditRequest | dict[str, Any]], *, progress: bool = False) -> WriteReport:
+        """Write each request in turn (sequential editing)."""
+        items = [_as_request(r) for r in requests]
+        report = WriteReport(backend=self.name)
+        start = time.perf_counter()
+        with _progress(progress, f"{self.name}: editing", len(items)) as advance:
+            for request in items:
+                steps, loss = self._write_one(request)
+                self.n_writes += 1
+                self.requests.append({"id": request.id, "prompt": request.prompt, "target": request.target_new})
+                report.request_ids.append(request.id)
+                report.steps.append(steps)
+                report.final_loss.append(round(loss, 6))
+                advance()
+        report.written = len(items)
+        report.seconds = time.perf_counter() - start
+        report.total_writes = self.n_writes
+        return report
+
+    @torch.no_grad()
+    def score(self, prompts: Sequence[str], targets: Sequence[str], *, batch_size: int = 16) -> list[TargetScore]:
+        """Teacher-forced accuracy and log-probability of each target after its prompt."""
+        if isinstance(prompts, str) or isinstance(targets, str) or len(prompts) != len(targets):
+            raise InvalidInputError("score needs two lists of the same length: prompts and targets")
+        scores: list[TargetScore] = []
+        for lo in range(0, len(prompts), batch_size):
+            rows = [self.make_row(p, t) for p, t in zip(prompts[lo : lo + batch_size], targets[lo : lo + batch_size], strict=True)]
+            batch = self.collate(rows)
+            with self._routing(batch.route_mask):
+                logits = self.target_logits(batch)
+                routes = self._routes(len(rows))
+            logp = logits.log_softmax(-1)
+            token_logp = logp.gather(1, batch.targets[:, None]).squeeze(1)
+            pred = logits.argmax(-1)
+            for i, n in enumerate(batch.n_target):
+                sel = batch.rows == i
+                hits = (pred[sel] == batch.targets[sel]).float()
+                scores.append(
+                    TargetScore(
+                        token_accuracy=float(hits.mean()),
+                        log_prob=min(0.0, float(token_logp[sel].sum())),
+                        n_tokens=n,
+                        predicted=[int(x) for x in pred[sel]],
+                        routed=routes[i],
+                    )
+                )
+        return scores
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[str], *, max_new_tokens: int = 32) -> list[str]:
+        """Greedy answers, using the KV cache; the memory is chosen once per prompt."""
+        from transformers import GenerationConfig
+
+        if isinstance(prompts, str):
+            raise InvalidInputError("generate takes a list of prompts")
+        if not prompts:
+            return []
+        encoded = [self.make_row(p).ids for p in prompts]
+        width = max(len(e) for e in encoded)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded], device=self.device)
+        attn = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=self.device)
+        gen = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=pad,
+            eos_token_id=self.tokenizer.eos_token_id,
+            use_cache=True,
+        )
+        with self._routing(attn.bool()):
+            out = self.model.generate(input_ids=ids, attention_mask=attn, generation_config=gen)
+        return [self.tokenizer.decode(row[width:], skip_special_tokens=True) for row in out]
+
+    @contextlib.contextmanager
+    def disabled(self) -> Iterator[None]:
+        """Within the block, the unedited base model answers."""
+        self._set_enabled(False)
+        try:
+            yield
+        finally:
+            self._set_enabled(True)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "base_model": self.base_model,
+            "layer": self.layer,
+            "writes": self.n_writes,
+            "device": str(self.device),
+            "config": self.config.model_dump(mode="json"),
+            **self._describe_state(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the memory to folder ``path``: a JSON manifest plus the side weights (no model copy)."""
+        from safetensors.torch import save_file
+
+        folder = Path(path).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInputError(f"{folder} exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {k: v.detach().to("cpu").contiguous() for k, v in self._state_tensors().items()}
+        save_file(tensors, str(folder / TENSORS))
+        manifest = {
+            "format": FORMAT,
+            "backend": self.name,
+            "base_model": self.base_model,
+            "layer": self.layer,
+            "base_fingerprint": self.base_fingerprint,
+            "config": self.config.model_dump(mode="json"),
+            "writes": self.n_writes,
+            "requests": self.requests,
+            "state": self._state_meta(),
+        }
+        tmp = folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2))
+        tmp.replace(folder / MANIFEST)
+        return folder
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        device: str | None = None,
+        dtype: Any = None,
+        strict: bool = True,
+    ) -> WeightEditor:
+        """Rebuild a memory saved by :meth:`save` on its base model (loaded again unless given)."""
+        from safetensors.torch import load_file
+
+        manifest = read_manifest(path)
+        if manifest["backend"] != cls.name:
+            raise EditingError(f"{path} holds a {manifest['backend']!r} memory, not {cls.name!r}")
+        config = cls.config_class.model_validate({**manifest["config"], "layer": manifest["layer"]})
+        memory = cls(config, model=model, tokenizer=tokenizer, base_model=manifest["base_model"], device=device, dtype=dtype)
+        if strict and memory.base_fingerprint != manifest["base_fingerprint"]:
+            raise EditingError(
+                f"the base model's {manifest['layer']} differs from the one {path} was edited on "
+                f"({manifest['base_model']}); pass the same base model, or strict=False to load anyway"
+            )
+        tensors = load_file(str(Path(path) / TENSORS), device=str(memory.device))
+        memory._restore(tensors, manifest["state"])
+        memory.n_writes = int(manifest["writes"])
+        memory.requests = list(manifest["requests"])
+        return memory
+
+
+def _fingerprint(weight: torch.Tensor) -> str:
+    data = weight.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+    return f"{tuple(weight.shape)}:{str(weight.dtype).removeprefix('torch.')}:{hashlib.sha256(data).hexdigest()[:24]}"
+
+
+def _as_request(item: EditRequest | dict[str, Any]) -> EditRequest:
+    if isinstance(item, EditRequest):
+        return item
+    if isinstance(item, dict):
+        from pydantic import ValidationError
+
+        try:
+            return EditRequest.model_validate(item)
+        except ValidationError as exc:
+            raise InvalidInputError(f"not a valid edit request: {exc}") from None
+    raise InvalidInputError(f"write takes EditRequest records (or dicts), got {type(item).__name__}")
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, label: str, total: int) -> Iterator[Any]:
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)

@@ -1,0 +1,15 @@
+"""FT-L, the fine-tuning baseline.  Registered as ``ft-l`` in :mod:`memkit.editing`."""
+
+from __future__ import annotations
+
+from memkit.editing.ft.config import FTConfig
+
+__all__ = ["FTConfig", "FTL"]
+
+
+def __getattr__(name: str):
+    if name == "FTL":
+        from memkit.editing.ft.model import FTL
+
+        return FTL
+    raise AttributeError(name)

@@ -1,0 +1,99 @@
+"""Typed records of parametric memories: edit requests, target scores, write reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from memkit.types import new_id
+
+__all__ = ["EditRequest", "TargetScore", "WriteReport", "EditMetrics"]
+
+
+class EditRequest(BaseModel):
+    """One piece of knowledge to write, in the EasyEdit request format.
+
+    ``prompt`` should elicit ``target_new``; ``rephrase_prompt`` is a paraphrase used to
+    measure generalisation; ``locality_prompt`` / ``locality_ground_truth`` form an
+    unrelated probe whose prediction must not change.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=128)
+    prompt: str
+    target_new: str
+    ground_truth: str | None = None
+    rephrase_prompt: str | None = None
+    locality_prompt: str | None = None
+    locality_ground_truth: str | None = None
+    subject: str | None = None
+    source: str | None = Field(default=None, description="where the edit came from, e.g. a note id")
+
+    @field_validator("prompt", "target_new")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("ground_truth", "rephrase_prompt", "locality_prompt", "locality_ground_truth", "subject")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v if v is not None and v.strip() else None
+
+    @model_validator(mode="after")
+    def _locality_pair(self) -> EditRequest:
+        if (self.locality_prompt is None) != (self.locality_ground_truth is None):
+            raise ValueError("locality_prompt and locality_ground_truth must be given together")
+        return self
+
+
+class TargetScore(BaseModel):
+    """Teacher-forced score of a target continuation given a prompt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token_accuracy: float = Field(ge=0.0, le=1.0, description="share of target tokens that are the argmax")
+    log_prob: float = Field(le=0.0, description="sum of the target tokens' log-probabilities")
+    n_tokens: int = Field(ge=1)
+    predicted: list[int] = Field(default_factory=list, description="argmax token id at each target position")
+    routed: int | None = Field(
+        default=None, description="which memory answered: None = main model, else the side-memory index"
+    )
+
+    @property
+    def mean_log_prob(self) -> float:
+        return self.log_prob / self.n_tokens
+
+
+class WriteReport(BaseModel):
+    """What one ``write`` call did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    written: int = 0
+    request_ids: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+    steps: list[int] = Field(default_factory=list, description="optimisation steps taken per request")
+    final_loss: list[float] = Field(default_factory=list, description="loss at the last step per request")
+    total_writes: int = Field(default=0, description="writes the memory holds after this call")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def seconds_per_write(self) -> float:
+        return self.seconds / self.written if self.written else 0.0
+
+
+class EditMetrics(BaseModel):
+    """Reliability, generalisation and locality after a sequence of edits (EasyEdit definitions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_edits: int
+    reliability: float
+    generalization: float | None = None
+    locality: float | None = None
+    per_edit: list[dict[str, float | str | None]] = Field(default_factory=list)

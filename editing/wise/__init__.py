@@ -1,0 +1,21 @@
+"""WISE side-memory editing.  Registered as ``wise`` and ``wise-retrieve`` in :mod:`memkit.editing`."""
+
+from __future__ import annotations
+
+from memkit.editing.wise.config import WISEConfig
+
+__all__ = ["WISEConfig", "WISE", "WISERetrieve", "ties_merge"]
+
+_LAZY = {
+    "WISE": "memkit.editing.wise.model:WISE",
+    "WISERetrieve": "memkit.editing.wise.model:WISERetrieve",
+    "ties_merge": "memkit.editing.wise.merge:ties_merge",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from memkit.registry import load_target
+
+        return load_target(_LAZY[name])
+    raise AttributeError(name)

@@ -1,0 +1,345 @@
+"""WISE: lifelong model editing with a routed side memory (Wang et al., NeurIPS 2024).
+
+The FFN value matrix W of one layer stays frozen; edits are written into a side copy W'
+by SGD on the target tokens' cross-entropy plus a margin loss that makes the activation
+score ``||A(x)(W' - W)||`` large on the edit prompt and small on irrelevant text.  Only a
+random ``mask_ratio`` share of W' (one mask per shard) may change, and W' stays within
+``W +- norm_bound``.  Every ``save_freq`` edits the side memory becomes a shard and a new
+one starts; every ``merge_freq`` edits shards are TIES-merged (WISE-Merge: into one side
+memory; WISE-Retrieve: groups of shards into one retrievable shard).  At inference the
+side memory whose score passes the threshold (min in-scope score x act_ratio) answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any
+
+import torch
+from memkit.editing._modules import replay_layers_below, set_module
+from memkit.editing.backend import Batch, Row, WeightEditor
+from memkit.editing.base_model import DEFAULT_BASE_MODEL
+from memkit.editing.synthetic import irrelevant_texts
+from memkit.editing.types import EditRequest
+from memkit.editing.wise.config import WISEConfig
+from memkit.editing.wise.layer import SideMemoryLinear, masked_mean
+from memkit.editing.wise.merge import ties_merge
+
+from memkit.errors import EditingError
+
+__all__ = ["WISE", "WISERetrieve"]
+
+_PREVIOUS_MERGE_WEIGHT = 0.6  # as in the authors' code: an earlier merged memory vs. the new shards (0.4)
+
+
+class WISE(WeightEditor):
+    """WISE-Merge (``retrieve=False``) or WISE-Retrieve (``retrieve=True``)."""
+
+    name = "wise"
+    config_class = WISEConfig
+    config: WISEConfig
+
+    def __init__(self, config: WISEConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        if isinstance(self.module, SideMemoryLinear):
+            raise EditingError(
+                f"{self.layer} already carries a WISE side memory; give each memory its own model "
+                "(or call .detach() on the other one first)"
+            )
+        self.side = SideMemoryLinear(self.module, self.transposed)
+        self.side.route_each_call = self.config.route_each_call
+        self.side.normalized = self.config.normalized_routing
+        set_module(self.model, self.layer, self.side)
+        w = self.module.weight.detach()
+        self.current = w.clone()  # W' being written
+        self.current_acts: list[float] = []
+        self.shards: list[torch.Tensor] = []  # saved, not yet merged (merge) / all shards (retrieve)
+        self.shard_acts: list[float] = []  # retrieve: min in-scope score per shard
+        self.shard_edits: list[int] = []
+        self.merged: torch.Tensor | None = None  # WISE-Merge: the merged side memory
+        self.merged_edits = 0
+        self.min_act = float("inf")
+        self.prefixes: list[str] | None = None
+        self._mask: torch.Tensor | None = None
+        self._irrelevant = irrelevant_texts()
+
+    @classmethod
+    def default_config(cls, base_model: str) -> WISEConfig:
+        if base_model.lower() == DEFAULT_BASE_MODEL:
+            return WISEConfig.smollm2()
+        return WISEConfig(retrieve=cls is WISERetrieve)
+
+    # -- routing ----------------------------------------------------------------
+    def candidates(self) -> list[tuple[str, torch.Tensor, float]]:
+        """The side memories routed among: (label, weight, threshold)."""
+        ratio = self.config.act_ratio
+        out: list[tuple[str, torch.Tensor, float]] = []
+        if self.config.retrieve:
+            out += [(f"shard{i}", w, a * ratio) for i, (w, a) in enumerate(zip(self.shards, self.shard_acts, strict=True))]
+            if self.current_acts:
+                out.append(("current", self.current, min(self.current_acts) * ratio))
+        else:
+            thr = self.min_act * ratio
+            if self.merged is not None:
+                out.append(("merged", self.merged, thr))
+            out += [(f"shard{i}", w, thr) for i, w in enumerate(self.shards)]
+            if self.current_acts:
+                out.append(("current", self.current, thr))
+        return out
+
+    def _sync(self) -> None:
+        cands = self.candidates()
+        self.side.memories = [w for _, w, _ in cands]
+        self.side.thresholds = [t for _, _, t in cands]
+
+    def _routing(self, route_mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+        return self.side.session(route_mask)
+
+    def _routes(self, n: int) -> list[int | None]:
+        d = self.side.decision
+        if d is None or not self.side.memories or not self.side.enabled:
+            return [None] * n
+        return [None if int(k) < 0 else int(k) for k in d.tolist()]
+
+    def _set_enabled(self, enabled: bool) -> None:
+        self.side.enabled = enabled
+
+    # -- editing -----------------------------------------------------------------
+    def _new_mask(self) -> torch.Tensor:
+        shard = self.n_writes // self.config.save_freq
+        gen = torch.Generator().manual_seed(self.config.seed * 100_003 + shard)
+        mask = torch.rand(self.current.shape, generator=gen) < self.config.mask_ratio
+        return mask.to(self.device, self.current.dtype)
+
+    def _make_prefixes(self) -> list[str]:
+        if not self.config.augment:
+            return []
+        from transformers import GenerationConfig
+
+        out: list[str] = []
+        tok = self.tokenizer
+        with self.disabled(), torch.no_grad():
+            for length in self.config.prefix_lengths:
+                for seed_text in self.config.prefix_seeds:
+                    ids = tok(seed_text, return_tensors="pt")["input_ids"].to(self.device)
+                    gen = GenerationConfig(max_new_tokens=length, do_sample=False, pad_token_id=tok.pad_token_id)
+                    row = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)
+                    text = tok.decode(row[0], skip_special_tokens=True).replace("{", "(").replace("}", ")")
+                    out.append(text.strip())
+        return out
+
+    def edit_batch(self, request: EditRequest) -> tuple[Batch, Batch]:
+        """The rows of one edit: the prompt (bare and after each prefix) with its target; and the
+        irrelevant texts the margin loss keeps the side memory quiet on."""
+        if self.prefixes is None:
+            self.prefixes = self._make_prefixes()
+        rows = [self.make_row(request.prompt, request.target_new)]
+        rows += [self.make_row(request.prompt, request.target_new, prefix=p) for p in self.prefixes if p]
+        spans = [self._subject_span(row, request.subject) for row in rows]
+        batch = self.collate(rows)
+        subject = torch.zeros_like(batch.route_mask)
+        if self.config.subject_routing and all(span is not None for span in spans):
+            for i, span in enumerate(spans):
+                subject[i, span[0] : span[1]] = True
+        batch.subject_mask = subject
+        rng = random.Random(f"{self.config.seed}:{self.n_writes}")
+        irrelevant = []
+        for text in rng.sample(self._irrelevant, min(self.config.n_irrelevant, len(self._irrelevant))):
+            ids = list(self.tokenizer(text)["input_ids"])[: self.config.max_length]
+            irrelevant.append(Row(ids, 0, len(ids), 0))
+        return batch, self.collate(irrelevant)
+
+    @torch.no_grad()
+    def _layer_inputs(self, batch: Batch) -> torch.Tensor:
+        """A(x): what the edited layer receives for ``batch`` (constant while W' is trained)."""
+        self.side.train_weight = torch.nn.Parameter(self.current.clone(), requires_grad=False)
+        try:
+            self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=1, use_cache=False)
+            assert self.side.last_input is not None
+            return self.side.last_input
+        finally:
+            self.side.train_weight = None
+
+    def _subject_span(self, row: Row, subject: str | None) -> tuple[int, int] | None:
+        """Where the subject's tokens sit among the row's prompt tokens (None if not found)."""
+        if not subject:
+            return None
+        prompt = row.ids[row.route_start : row.route_end]
+        for text in (" " + subject, subject):
+            sub = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            for j in range(len(prompt) - len(sub) + 1):
+                if sub and prompt[j : j + len(sub)] == sub:
+                    return row.route_start + j, row.route_start + j + len(sub)
+        return None
+
+    def _margin_loss(self, d_in: torch.Tensor, d_out: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        zero = d_in.new_zeros(())
+
+        def mean_positive(v: torch.Tensor) -> torch.Tensor:
+            pos = v[v > 0]
+            return pos.mean() if pos.numel() else zero
+
+        gap = d_out.view(-1, 1) - d_in.view(1, -1) + cfg.gamma
+        return mean_positive(gap) + mean_positive(d_out - cfg.alpha) + mean_positive(cfg.beta - d_in)
+
+    def _write_one(self, request: EditRequest) -> tuple[int, float]:
+        cfg = self.config
+        if self.n_writes % cfg.save_freq == 0 or self._mask is None:
+            self._mask = self._new_mask()
+        batch, irrelevant = self.edit_batch(request)
+        x_out, out_mask = self._layer_inputs(irrelevant), irrelevant.route_mask
+        in_mask = batch.route_mask
+        subj_mask = batch.subject_mask
+        assert subj_mask is not None
+        subject_mode = bool(subj_mask.any())
+        deact_mask = in_mask & ~subj_mask
+        w = self.module.weight.detach()
+        lo, hi = (w - cfg.norm_bound, w + cfg.norm_bound) if cfg.norm_bound else (None, None)
+        param = torch.nn.Parameter(self.current.clone())
+        self.side.train_weight = param
+        steps, loss_value, previous = 0, float("nan"), float("inf")
+        try:
+            with replay_layers_below(self.model, self.layer, cfg.cache_lower_layers) as replay:
+                for step in range(cfg.n_iter):
+                    logits = self.target_logits(batch)
+                    if step == 0 and replay is not None:
+                        replay.arm()
+                    norms = self.side.last_norms
+                    assert norms is not None
+                    # irrelevant inputs only need A(x) (fixed) and W': no forward pass through the model
+                    d_out = masked_mean(self.side.delta(x_out, param).norm(dim=-1), out_mask)
+                    if subject_mode:  # in-scope: the subject's tokens; out: the rest of the prompt too
+                        d_in = masked_mean(norms, subj_mask)
+                        d_out = torch.cat([masked_mean(norms, deact_mask), d_out])
+                    else:
+                        d_in = masked_mean(norms, in_mask)
+                    loss = self.target_loss(batch, logits) + self._margin_loss(d_in, d_out)
+                    loss_value = loss.item()
+                    if abs(loss_value - previous) <= cfg.early_stop_delta and loss_value <= cfg.early_stop_loss:
+                        break
+                    previous = loss_value
+                    loss.backward()
+                    with torch.no_grad():
+                        grad = param.grad
+                        if cfg.weight_decay:
+                            grad = grad + cfg.weight_decay * param
+                        param -= cfg.edit_lr * grad * self._mask
+                        if lo is not None:
+                            param.copy_(torch.clamp(param, lo, hi))
+                    param.grad = None
+                    steps = step + 1
+            with torch.no_grad():
+                x = self.side.last_input
+                assert x is not None
+                act = float(masked_mean(self.side.delta(x, param).norm(dim=-1), in_mask).mean())
+        finally:
+            self.side.train_weight = None
+        if not act > 0:
+            raise EditingError(f"the edit {request.id} left no trace in the side memory (activation score {act})")
+        self.current = param.detach().clone()
+        self.current_acts.append(act)
+        self.min_act = min(self.min_act, act)
+        self._after_edit()
+        self._sync()
+        return steps, loss_value
+
+    def _after_edit(self) -> None:
+        cfg = self.config
+        done = self.n_writes + 1  # the base class counts this write after we return
+        if done % cfg.save_freq == 0:
+            self.shards.append(self.current)
+            self.shard_acts.append(min(self.current_acts))
+            self.shard_edits.append(len(self.current_acts))
+            self.current = self.module.weight.detach().clone()
+            self.current_acts = []
+        if done % cfg.merge_freq == 0:
+            self.merge()
+
+    def merge(self) -> None:
+        """TIES-merge the saved shards (done automatically every ``merge_freq`` edits)."""
+        cfg = self.config
+        base = self.module.weight.detach()
+        if cfg.retrieve:
+            group = max(1, cfg.merge_freq // cfg.save_freq)
+            if len(self.shards) < 2:
+                return
+            take = min(group, len(self.shards))
+            merged = ties_merge(base, self.shards[-take:], cfg.density)
+            acts, edits = min(self.shard_acts[-take:]), sum(self.shard_edits[-take:])
+            del self.shards[-take:], self.shard_acts[-take:], self.shard_edits[-take:]
+            self.shards.append(merged)
+            self.shard_acts.append(acts)
+            self.shard_edits.append(edits)
+        else:
+            if not self.shards:
+                return
+            n = len(self.shards)
+            if self.merged is None:
+                self.merged = ties_merge(base, self.shards, cfg.density)
+            else:
+                weights = [(1 - _PREVIOUS_MERGE_WEIGHT) / n] * n + [_PREVIOUS_MERGE_WEIGHT]
+                self.merged = ties_merge(base, [*self.shards, self.merged], cfg.density, weights)
+            self.merged_edits += sum(self.shard_edits)
+            self.shards, self.shard_acts, self.shard_edits = [], [], []
+        self._sync()
+
+    def detach(self) -> None:
+        """Put the original module back into the model (the memory stops answering)."""
+        set_module(self.model, self.layer, self.module)
+
+    # -- persistence and description ---------------------------------------------------
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {"current": self.current}
+        out.update({f"shard.{i}": w for i, w in enumerate(self.shards)})
+        if self.merged is not None:
+            out["merged"] = self.merged
+        return out
+
+    def _state_meta(self) -> dict[str, Any]:
+        return {
+            "current_acts": self.current_acts,
+            "shard_acts": self.shard_acts,
+            "shard_edits": self.shard_edits,
+            "merged_edits": self.merged_edits,
+            "min_act": self.min_act if self.min_act != float("inf") else None,
+            "prefixes": self.prefixes,
+        }
+
+    def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        self.current = tensors["current"].to(self.current.dtype)
+        n = len(meta["shard_acts"])
+        self.shards = [tensors[f"shard.{i}"] for i in range(n)]
+        self.shard_acts = [float(a) for a in meta["shard_acts"]]
+        self.shard_edits = [int(e) for e in meta["shard_edits"]]
+        self.merged = tensors.get("merged")
+        self.merged_edits = int(meta["merged_edits"])
+        self.current_acts = [float(a) for a in meta["current_acts"]]
+        self.min_act = float(meta["min_act"]) if meta["min_act"] is not None else float("inf")
+        self.prefixes = meta["prefixes"]
+        self._mask = None
+        self._sync()
+
+    def _describe_state(self) -> dict[str, Any]:
+        return {
+            "variant": "WISE-Retrieve" if self.config.retrieve else "WISE-Merge",
+            "memories": [
+                {"name": label, "threshold": round(thr, 4)} for label, _, thr in self.candidates()
+            ],
+            "edits_in_current": len(self.current_acts),
+            "shards": len(self.shards),
+            "merged_edits": self.merged_edits,
+            "min_activation": None if self.min_act == float("inf") else round(self.min_act, 4),
+        }
+
+
+class WISERetrieve(WISE):
+    """WISE-Retrieve: shards stay separate and the best-scoring one answers."""
+
+    name = "wise-retrieve"
+
+    def __init__(self, config: WISEConfig | None = None, **kwargs: Any) -> None:
+        if config is not None and not config.retrieve:
+            config = config.model_copy(update={"retrieve": True})
+        super().__init__(config, **kwargs)

@@ -1,0 +1,82 @@
+"""One suite run over every registered parametric memory, on a tiny random Llama."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from memkit.editing import FTConfig, TargetScore, WISEConfig, WriteReport, create_memory, load_memory  # noqa: E402
+
+from memkit.protocols import ParametricMemory  # noqa: E402
+from memkit.registry import parametric_memories  # noqa: E402
+
+LAYER = "model.layers.2.mlp.down_proj"
+TINY = {
+    "wise": WISEConfig(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
+                       augment=False, save_freq=2, merge_freq=4),
+    "wise-retrieve": WISEConfig(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
+                                augment=False, save_freq=2, merge_freq=4, retrieve=True),
+    "ft-l": FTConfig(layer=LAYER, lr=1e-2),
+}
+BACKENDS = parametric_memories.names()
+
+
+def test_every_registered_backend_has_a_tiny_config():
+    assert set(BACKENDS) == set(TINY), "add a tiny configuration for the new back end to TINY"
+
+
+@pytest.fixture(params=BACKENDS)
+def memory(request, tiny_llama, tiny_tokenizer):
+    return create_memory(request.param, config=TINY[request.param], model=tiny_llama, tokenizer=tiny_tokenizer)
+
+
+def test_protocol_and_name(memory):
+    assert isinstance(memory, ParametricMemory)
+    assert memory.name in BACKENDS and parametric_memories.get(memory.name) is type(memory)
+
+
+def test_write_score_generate_describe(memory, edits):
+    before = memory.score([edits[1].prompt], [edits[1].target_new])[0]
+    report = memory.write(edits[:2])
+    assert isinstance(report, WriteReport) and report.written == 2 and report.request_ids == [e.id for e in edits[:2]]
+    scores = memory.score([e.prompt for e in edits[:2]], [e.target_new for e in edits[:2]])
+    assert all(isinstance(s, TargetScore) and s.n_tokens == len(s.predicted) for s in scores)
+    assert scores[1].log_prob > before.log_prob  # the last edit moved the model towards its target
+    answers = memory.generate([e.prompt for e in edits[:2]], max_new_tokens=3)
+    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+    info = memory.describe()
+    assert info["backend"] == memory.name and info["writes"] == 2 and info["layer"] == LAYER
+
+
+def test_write_accepts_dicts_and_rejects_junk(memory, edits):
+    from memkit.errors import InvalidInputError
+
+    assert memory.write([edits[0].model_dump()]).written == 1
+    with pytest.raises(InvalidInputError):
+        memory.write(["not a request"])
+    with pytest.raises(InvalidInputError):
+        memory.write([{"prompt": "p"}])
+    with pytest.raises(InvalidInputError):
+        memory.score(["a", "b"], ["x"])
+
+
+def test_disabled_answers_like_the_base_model(memory, edits):
+    probe = ([e.prompt for e in edits], [e.target_new for e in edits])
+    base = memory.score(*probe)
+    memory.write(edits[:2])
+    with memory.disabled():
+        assert [s.predicted for s in memory.score(*probe)] == [s.predicted for s in base]
+
+
+def test_save_load_round_trip(memory, edits, tmp_path, make_llama, tiny_tokenizer):
+    memory.write(edits[:3])
+    probe = ([e.prompt for e in edits] + [e.locality_prompt for e in edits], [e.target_new for e in edits] * 2)
+    expected = memory.score(*probe)
+    memory.save(tmp_path / "m")
+    again = load_memory(str(tmp_path / "m"), model=make_llama(), tokenizer=tiny_tokenizer)
+    assert type(again) is type(memory) and again.n_writes == 3
+    assert again.config == memory.config
+    got = again.score(*probe)
+    assert [s.predicted for s in got] == [s.predicted for s in expected]
+    assert [s.log_prob for s in got] == pytest.approx([s.log_prob for s in expected], abs=1e-4)

@@ -1,0 +1,191 @@
+"""WISE mechanics on a tiny random Llama: masking, clamping, thresholds, shards, merging, persistence."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from memkit.editing import WISEConfig, load_memory  # noqa: E402
+from memkit.editing.wise.model import WISE, WISERetrieve  # noqa: E402
+
+from memkit.errors import ConfigError, EditingError  # noqa: E402
+
+LAYER = "model.layers.2.mlp.down_proj"
+
+
+def tiny_config(**over) -> WISEConfig:
+    values = dict(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
+                  augment=False, save_freq=2, merge_freq=4)
+    values.update(over)
+    return WISEConfig(**values)
+
+
+@pytest.fixture
+def wise(tiny_llama, tiny_tokenizer):
+    return WISE(tiny_config(), model=tiny_llama, tokenizer=tiny_tokenizer)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="multiple of save_freq"):
+        WISEConfig(save_freq=3, merge_freq=4)
+    assert WISEConfig().n_iter == 70 and WISEConfig.smollm2().layer.startswith("model.layers.20")
+
+
+def test_wraps_the_layer_and_refuses_a_second_wrap(wise, tiny_tokenizer):
+    assert type(wise.model.get_submodule(LAYER)).__name__ == "SideMemoryLinear"
+    with pytest.raises(EditingError, match="already carries"):
+        WISE(tiny_config(), model=wise.model, tokenizer=tiny_tokenizer)
+    wise.detach()
+    assert wise.model.get_submodule(LAYER) is wise.module
+
+
+def test_unknown_layer_is_a_config_error(tiny_llama, tiny_tokenizer):
+    with pytest.raises(ConfigError):
+        WISE(tiny_config(layer="model.layers.9.mlp.down_proj"), model=tiny_llama, tokenizer=tiny_tokenizer)
+
+
+def test_one_edit_is_reliable_and_routed(wise, edits):
+    e = edits[0]
+    before = wise.score([e.prompt], [e.target_new])[0]
+    assert before.routed is None and before.token_accuracy < 1.0
+    report = wise.write([e])
+    assert report.written == 1 and report.total_writes == 1 and report.steps[0] >= 1
+    after = wise.score([e.prompt], [e.target_new])[0]
+    assert after.token_accuracy == 1.0 and after.routed == 0
+    assert after.log_prob > before.log_prob
+    with wise.disabled():
+        assert wise.score([e.prompt], [e.target_new])[0].predicted == before.predicted
+
+
+def test_only_masked_entries_change_and_stay_within_the_bound(tiny_llama, tiny_tokenizer, edits):
+    wise = WISE(tiny_config(norm_bound=0.05, mask_ratio=0.2), model=tiny_llama, tokenizer=tiny_tokenizer)
+    wise.write(edits[:1])
+    base = wise.module.weight.detach()
+    change = (wise.current - base).abs()
+    mask = wise._mask.bool()
+    assert change[~mask].max() == 0
+    assert change[mask].max() <= 0.05 + 1e-6
+    assert 0.15 < mask.float().mean() < 0.25 and (change[mask] > 0).float().mean() > 0.5
+
+
+def test_mask_is_per_shard_and_reproducible(wise, edits):
+    wise.write(edits[:1])
+    first = wise._mask.clone()
+    wise.write(edits[1:2])
+    assert torch.equal(wise._mask, first)  # same shard, same mask
+    wise.write(edits[2:3])  # third edit opens shard 1
+    assert not torch.equal(wise._mask, first)
+    assert torch.equal(wise._new_mask(), wise._mask)
+
+
+def test_threshold_is_min_activation_times_act_ratio(wise, edits):
+    wise.write(edits[:2])
+    assert len(wise.shard_acts) == 1 and wise.current_acts == []
+    [thr] = wise.side.thresholds
+    assert thr == pytest.approx(wise.min_act * wise.config.act_ratio)
+    assert wise.min_act == pytest.approx(wise.shard_acts[0])
+
+
+def test_shards_every_save_freq_and_ties_merge_every_merge_freq(wise, edits):
+    wise.write(edits[:3])
+    assert len(wise.shards) == 1 and wise.merged is None and len(wise.current_acts) == 1
+    assert [c[0] for c in wise.candidates()] == ["shard0", "current"]
+    wise.write(edits[3:4])
+    assert wise.shards == [] and wise.merged is not None and wise.merged_edits == 4
+    assert [c[0] for c in wise.candidates()] == ["merged"]
+    assert not torch.equal(wise.merged, wise.module.weight)
+
+
+def test_retrieve_keeps_shards_and_merges_groups(tiny_llama, tiny_tokenizer, edits):
+    wise = WISERetrieve(tiny_config(), model=tiny_llama, tokenizer=tiny_tokenizer)
+    assert wise.config.retrieve and wise.name == "wise-retrieve"
+    wise.write(edits[:2])
+    assert len(wise.shards) == 1 and wise.side.thresholds == [pytest.approx(wise.shard_acts[0] * 0.88)]
+    wise.write(edits[2:4])  # merge_freq 4 / save_freq 2: two shards merged into one retrievable shard
+    assert len(wise.shards) == 1 and wise.shard_edits == [4]
+    wise.write(edits[4:6])
+    assert len(wise.shards) == 2 and [c[0] for c in wise.candidates()] == ["shard0", "shard1"]
+
+
+def test_save_load_round_trip(wise, edits, tiny_llama, tiny_tokenizer, tmp_path):
+    import copy
+
+    pristine = copy.deepcopy(wise.model)
+    pristine.get_submodule(LAYER.rsplit(".", 1)[0]).down_proj = wise.module  # the unedited layer
+    wise.write(edits[:3])
+    prompts = [e.prompt for e in edits] + [e.locality_prompt for e in edits]
+    targets = [e.target_new for e in edits] * 2
+    expected = wise.score(prompts, targets)
+    folder = wise.save(tmp_path / "mem")
+    assert {p.name for p in folder.iterdir()} == {"memkit-memory.json", "memory.safetensors"}
+    again = load_memory(str(folder), model=pristine, tokenizer=tiny_tokenizer)
+    assert isinstance(again, WISE) and again.n_writes == 3
+    assert again.score(prompts, targets) == expected
+    assert again.describe()["memories"] == wise.describe()["memories"]
+    assert again.generate([edits[0].prompt], max_new_tokens=4) == wise.generate([edits[0].prompt], max_new_tokens=4)
+
+
+def test_load_refuses_another_base_model(wise, edits, tiny_tokenizer, tmp_path, make_llama):
+    wise.write(edits[:1])
+    wise.save(tmp_path / "mem")
+    other = make_llama(seed=7)
+    with pytest.raises(EditingError, match="differs"):
+        WISE.load(tmp_path / "mem", model=other, tokenizer=tiny_tokenizer)
+    with pytest.raises(EditingError, match="not a saved"):
+        WISE.load(tmp_path / "nothing", model=other, tokenizer=tiny_tokenizer)
+
+
+def test_kv_cache_generation_keeps_the_routing_decision(wise, edits, tiny_tokenizer):
+    e = edits[0]
+    wise.write([e])
+    target_ids = wise.encode_target(wise.make_row(e.prompt).ids, e.target_new)
+    text = wise.generate([e.prompt], max_new_tokens=len(target_ids))[0]
+    assert tiny_tokenizer(text, add_special_tokens=False)["input_ids"][: len(target_ids)] == target_ids
+    # the same answer without the cache (every step sees the whole sequence)
+    ids = torch.tensor([wise.make_row(e.prompt).ids])
+    with wise.side.session(None):
+        out = wise.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=len(target_ids),
+                                  do_sample=False, use_cache=False, pad_token_id=tiny_tokenizer.pad_token_id)
+    assert out[0, ids.shape[1]:].tolist() == target_ids
+
+
+def test_replaying_lower_layers_is_exact(tiny_llama, tiny_tokenizer, edits, make_llama):
+    a = WISE(tiny_config(cache_lower_layers=True), model=tiny_llama, tokenizer=tiny_tokenizer)
+    b = WISE(tiny_config(cache_lower_layers=False), model=make_llama(), tokenizer=tiny_tokenizer)
+    ra, rb = a.write(edits[:2]), b.write(edits[:2])
+    assert ra.steps == rb.steps
+    assert torch.allclose(a.shards[0], b.shards[0], atol=1e-5)
+
+
+def test_augmentation_prefixes_are_generated_once(tiny_llama, tiny_tokenizer, edits):
+    wise = WISE(tiny_config(augment=True, prefix_lengths=[3], prefix_seeds=["I", "Yes"]), model=tiny_llama,
+                tokenizer=tiny_tokenizer)
+    batch, irrelevant = wise.edit_batch(edits[0])
+    assert len(wise.prefixes) == 2 and batch.input_ids.shape[0] == 3
+    assert irrelevant.input_ids.shape[0] == wise.config.n_irrelevant
+    assert all(p.startswith(("I", "Yes")) for p in wise.prefixes)
+
+
+def test_gpt2_conv1d_layer(tiny_gpt2, tiny_tokenizer, edits):
+    wise = WISE(tiny_config(layer=None, layer_fraction=0.67), model=tiny_gpt2, tokenizer=tiny_tokenizer)
+    assert wise.layer == "transformer.h.2.mlp.c_proj" and wise.transposed
+    wise.write(edits[:1])
+    assert wise.score([edits[0].prompt], [edits[0].target_new])[0].routed == 0
+
+
+def test_many_irrelevant_inputs_push_their_scores_down(tiny_llama, tiny_tokenizer, edits, make_llama):
+    few = WISE(tiny_config(n_irrelevant=1), model=tiny_llama, tokenizer=tiny_tokenizer)
+    many = WISE(tiny_config(n_irrelevant=24), model=make_llama(), tokenizer=tiny_tokenizer)
+    _, irrelevant = many.edit_batch(edits[0])
+    assert irrelevant.input_ids.shape[0] == 24
+    few.write(edits[:1])
+    many.write(edits[:1])
+    x = many._layer_inputs(irrelevant)
+    from memkit.editing.wise.layer import masked_mean
+
+    def mean_score(wise):
+        return float(masked_mean(wise.side.delta(x, wise.current).norm(dim=-1), irrelevant.route_mask).mean())
+
+    assert mean_score(many) < mean_score(few)
+    assert many.score([edits[0].prompt], [edits[0].target_new])[0].routed == 0
