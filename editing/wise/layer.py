@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SideMemoryLinear"]
+__all__ = ["SideMemoryLinear", "masked_mean", "masked_pool"]
 
 
 class SideMemoryLinear(nn.Module):
@@ -36,6 +36,7 @@ class SideMemoryLinear(nn.Module):
         self.enabled = True
         self.route_each_call = False
         self.normalized = False  # compare memories by score / threshold instead of raw score
+        self.pool = "mean"  # how a prompt's per-token scores become one: "mean" (the paper) or "max"
         # per-call records
         self.last_input: torch.Tensor | None = None
         self.last_norms: torch.Tensor | None = None
@@ -58,7 +59,7 @@ class SideMemoryLinear(nn.Module):
         out = []
         for side in self.memories:
             norms = self.delta(x, side).norm(dim=-1)  # (B, T)
-            out.append(masked_mean(norms, mask))
+            out.append(masked_pool(norms, mask, self.pool))
         return torch.stack(out, dim=1)
 
     def decide(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -115,6 +116,15 @@ class SideMemoryLinear(nn.Module):
             rows = decision == k
             add[rows] = self.delta(x[rows], self.memories[k]).to(out.dtype)
         return out + add
+
+
+def masked_pool(values: torch.Tensor, mask: torch.Tensor | None, pool: str) -> torch.Tensor:
+    """:func:`masked_mean`, or the masked maximum when ``pool == "max"``."""
+    if pool == "mean":
+        return masked_mean(values, mask)
+    if mask is None:
+        return values.max(dim=-1).values
+    return values.masked_fill(~mask.bool(), float("-inf")).max(dim=-1).values.clamp_min(0.0)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -23,7 +23,7 @@ from memkit.editing.base_model import DEFAULT_BASE_MODEL
 from memkit.editing.synthetic import irrelevant_texts
 from memkit.editing.types import EditRequest
 from memkit.editing.wise.config import WISEConfig
-from memkit.editing.wise.layer import SideMemoryLinear, masked_mean
+from memkit.editing.wise.layer import SideMemoryLinear, masked_mean, masked_pool
 from memkit.editing.wise.merge import ties_merge
 
 from memkit.errors import EditingError
@@ -50,6 +50,7 @@ class WISE(WeightEditor):
         self.side = SideMemoryLinear(self.module, self.transposed)
         self.side.route_each_call = self.config.route_each_call
         self.side.normalized = self.config.normalized_routing
+        self.side.pool = self.config.routing_pool
         set_module(self.model, self.layer, self.side)
         w = self.module.weight.detach()
         self.current = w.clone()  # W' being written
@@ -63,6 +64,7 @@ class WISE(WeightEditor):
         self.prefixes: list[str] | None = None
         self._mask: torch.Tensor | None = None
         self._irrelevant = irrelevant_texts()
+        self._replay: list[torch.Tensor] = []  # A(x) of earlier edit prompts, (T, d) each
 
     @classmethod
     def default_config(cls, base_model: str) -> WISEConfig:
@@ -129,6 +131,13 @@ class WISE(WeightEditor):
                     out.append(text.strip())
         return out
 
+    def collate(self, rows: list[Row]) -> Batch:  # type: ignore[override]
+        batch = super().collate(rows)
+        if self.config.route_over == "sequence":  # EasyEdit's protocol: the target tokens count too
+            for i, r in enumerate(rows):
+                batch.route_mask[i, r.route_start : r.route_end + r.n_target] = True
+        return batch
+
     def edit_batch(self, request: EditRequest) -> tuple[Batch, Batch]:
         """The rows of one edit: the prompt (bare and after each prefix) with its target; and the
         irrelevant texts the margin loss keeps the side memory quiet on."""
@@ -190,6 +199,8 @@ class WISE(WeightEditor):
             self._mask = self._new_mask()
         batch, irrelevant = self.edit_batch(request)
         x_out, out_mask = self._layer_inputs(irrelevant), irrelevant.route_mask
+        if cfg.replay and self._replay:
+            x_out, out_mask = _pad_cat([x_out, *self._replay[-cfg.replay:]], [out_mask])
         in_mask = batch.route_mask
         subj_mask = batch.subject_mask
         assert subj_mask is not None
@@ -233,7 +244,10 @@ class WISE(WeightEditor):
             with torch.no_grad():
                 x = self.side.last_input
                 assert x is not None
-                act = float(masked_mean(self.side.delta(x, param).norm(dim=-1), in_mask).mean())
+                # the threshold comes from the score routing computes (pooled over the prompt's tokens)
+                act = float(masked_pool(self.side.delta(x, param).norm(dim=-1), in_mask, cfg.routing_pool).mean())
+                if cfg.replay:  # the bare prompt's layer input, for later edits' replay
+                    self._replay = [*self._replay[-(cfg.replay - 1):], x[0][in_mask[0]].detach().clone()]
         finally:
             self.side.train_weight = None
         if not act > 0:
@@ -293,6 +307,7 @@ class WISE(WeightEditor):
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         out = {"current": self.current}
         out.update({f"shard.{i}": w for i, w in enumerate(self.shards)})
+        out.update({f"replay.{i}": x for i, x in enumerate(self._replay)})
         if self.merged is not None:
             out["merged"] = self.merged
         return out
@@ -305,6 +320,7 @@ class WISE(WeightEditor):
             "merged_edits": self.merged_edits,
             "min_act": self.min_act if self.min_act != float("inf") else None,
             "prefixes": self.prefixes,
+            "replay": len(self._replay),
         }
 
     def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
@@ -318,6 +334,7 @@ class WISE(WeightEditor):
         self.current_acts = [float(a) for a in meta["current_acts"]]
         self.min_act = float(meta["min_act"]) if meta["min_act"] is not None else float("inf")
         self.prefixes = meta["prefixes"]
+        self._replay = [tensors[f"replay.{i}"] for i in range(int(meta.get("replay", 0)))]
         self._mask = None
         self._sync()
 
@@ -332,6 +349,19 @@ class WISE(WeightEditor):
             "merged_edits": self.merged_edits,
             "min_activation": None if self.min_act == float("inf") else round(self.min_act, 4),
         }
+
+
+def _pad_cat(xs: list[torch.Tensor], masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack (B, T, d) batches and (T, d) single rows into one right-padded batch with its mask."""
+    rows = [x[i][m[i]] for x, m in zip(xs[:1], masks, strict=True) for i in range(x.shape[0])]
+    rows += list(xs[1:])
+    width = max(r.shape[0] for r in rows)
+    out = rows[0].new_zeros((len(rows), width, rows[0].shape[-1]))
+    mask = torch.zeros((len(rows), width), dtype=torch.bool, device=rows[0].device)
+    for i, r in enumerate(rows):
+        out[i, : r.shape[0]] = r
+        mask[i, : r.shape[0]] = True
+    return out, mask
 
 
 class WISERetrieve(WISE):

@@ -189,3 +189,51 @@ def test_many_irrelevant_inputs_push_their_scores_down(tiny_llama, tiny_tokenize
 
     assert mean_score(many) < mean_score(few)
     assert many.score([edits[0].prompt], [edits[0].target_new])[0].routed == 0
+
+
+def test_replay_keeps_a_new_shard_quiet_on_older_prompts(tiny_llama, tiny_tokenizer, edits):
+    import copy
+
+    from memkit.editing.wise.layer import masked_mean
+
+    def quietness(replay: int) -> float:
+        w = WISERetrieve(tiny_config(save_freq=1, merge_freq=4, replay=replay), model=copy.deepcopy(tiny_llama),
+                         tokenizer=tiny_tokenizer)
+        w.write(edits[:3])
+        assert len(w._replay) == min(replay, 3)
+        # the last shard's activation score on the first edit's prompt
+        batch = w.collate([w.make_row(edits[0].prompt)])
+        x = w._layer_inputs(batch)
+        return float(masked_mean(w.side.delta(x, w.shards[-1]).norm(dim=-1), batch.route_mask))
+
+    assert quietness(replay=8) < quietness(replay=0)
+
+
+def test_replay_survives_save_and_load(tiny_llama, tiny_tokenizer, edits, tmp_path):
+    w = WISERetrieve(tiny_config(save_freq=1, merge_freq=4, replay=2), model=tiny_llama, tokenizer=tiny_tokenizer)
+    w.write(edits[:3])
+    assert len(w._replay) == 2  # capped at `replay`
+    w.save(tmp_path / "m")
+    w.detach()
+    again = load_memory(str(tmp_path / "m"), model=tiny_llama, tokenizer=tiny_tokenizer)
+    assert [x.shape for x in again._replay] == [x.shape for x in w._replay]
+    assert all(torch.equal(a, b) for a, b in zip(again._replay, w._replay, strict=True))
+
+
+def test_route_over_sequence_counts_the_target_tokens(tiny_llama, tiny_tokenizer, edits):
+    e = edits[0]
+    prompt_only = WISE(tiny_config(), model=tiny_llama, tokenizer=tiny_tokenizer)
+    row = prompt_only.make_row(e.prompt, e.target_new)
+    assert int(prompt_only.collate([row]).route_mask.sum()) == row.route_end - row.route_start
+    prompt_only.detach()
+    seq = WISE(tiny_config(route_over="sequence"), model=tiny_llama, tokenizer=tiny_tokenizer)
+    assert int(seq.collate([row]).route_mask.sum()) == row.route_end - row.route_start + row.n_target
+
+
+def test_max_pooling_scores_the_strongest_prompt_token():
+    from memkit.editing.wise.layer import masked_pool
+
+    v = torch.tensor([[1.0, 5.0, 2.0, 9.0]])
+    m = torch.tensor([[True, True, True, False]])
+    assert masked_pool(v, m, "max").item() == 5.0
+    assert masked_pool(v, m, "mean").item() == pytest.approx(8 / 3)
