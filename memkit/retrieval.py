@@ -101,11 +101,9 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         rankings["dense"] = [i for i, _ in hits]
     named: set[str] = set()
     if cfg.speaker_boost > 0:
-        named = _speakers_named(query, mem.store.speakers(flt))
+        named = _speakers_named(query, mem._speakers(flt))
     if cfg.lexical:
-        # a speaker named in the query is handled by the speaker boost, not by matching every turn they said
-        stop = STOPWORDS | {w.lower() for s in named for w in s.split()} if named else STOPWORDS
-        match = fts_query(query, stop)
+        match = fts_query(query, STOPWORDS)
         hits = [h for h in (mem.store.lexical(match, n, flt, cfg.lexical_extra_weight) if match else [])
                 if h[1] > _MIN_BM25]
         parts["lexical"] = dict(hits)
@@ -159,7 +157,7 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
             # a reciprocal-rank bonus, at most recency_weight x the best score
             score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
     top = sorted(score, key=lambda i: (-score[i], i))
-    top = _mmr(mem, top[: 3 * k], score, k, cfg.diversity) if cfg.diversity > 0 else top[:k]
+    top = _mmr(mem, top[: 3 * k], score, k, cfg.diversity) if cfg.diversity > 0 and top else top[:k]
     notes = mem.store.get_many(top)
     ranks = {name: {nid: r for r, nid in enumerate(ids, start=1)} for name, ids in rankings.items()}
     out = []

@@ -220,3 +220,9 @@ def test_speaker_and_time_aware_notes(real_mem):
                      valid_from=datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc))
     assert "Caroline" in n.context and "8 May 2023" in n.context
     assert real_mem.search("Caroline May 2023", k=1)[0].note.id == n.id
+
+
+def test_search_on_an_empty_store_returns_nothing(real_mem, fast_mem):
+    assert real_mem.search("anything at all", k=5) == []
+    assert fast_mem.search("anything at all", k=5, user_id="u") == []
+    assert real_mem.stats().notes == 0
