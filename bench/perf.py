@@ -60,6 +60,7 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
         with Memory(tmp / "store", cfg) as mem:
             texts = [it["content"] for it in items]
             mem.embedder.embed(texts[:64])  # load and warm the model
+            _ = mem.index  # open the vector index (imports chromadb): a once-per-process cost, like the model load
             t = time.perf_counter()
             mem.embedder.embed(texts)
             raw_1 = time.perf_counter() - t
@@ -77,6 +78,11 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
                 t = time.perf_counter()
                 mem.search(q, k=10, user_id=user)
                 lat.append(1000 * (time.perf_counter() - t))
+            unscoped = []  # no scope: all N notes, too many for the exact path, so through the vector index
+            for i in range(queries // 3):
+                t = time.perf_counter()
+                mem.search(questions[i % len(questions)][0], k=10)
+                unscoped.append(1000 * (time.perf_counter() - t))
             stats = mem.stats()
         raw = (raw_1 + raw_2) / 2
         lat.sort()
@@ -90,6 +96,8 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
             "search_p50_ms": round(statistics.median(lat), 2),
             "search_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 2),
             "search_mean_ms": round(statistics.fmean(lat), 2),
+            "unscoped_p50_ms": round(statistics.median(unscoped), 2),
+            "unscoped_p95_ms": round(sorted(unscoped)[int(0.95 * (len(unscoped) - 1))], 2),
             "queries": queries,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "store_mb": round(stats.size_bytes / 2**20, 1),
@@ -180,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     t = Table(title="memkit perf: embedded default (SQLite + Chroma + bundled all-MiniLM-L6-v2)")
     cols = [("N", "n"), ("ingest notes/s", "ingest_notes_per_s"), ("raw embedder sent/s", "embedder_sentences_per_s"),
             ("ratio", "ratio"), ("search p50 ms", "search_p50_ms"), ("search p95 ms", "search_p95_ms"),
-            ("peak RSS MB", "peak_rss_mb"), ("links", "links")]
+            ("all-users p95 ms", "unscoped_p95_ms"), ("peak RSS MB", "peak_rss_mb"), ("links", "links")]
     for name, _ in cols:
         t.add_column(name, justify="right")
     for r in results:
         t.add_row(*[str(r[key]) for _, key in cols])
     console.print(t)
-    console.print("targets: ratio >= 0.9 (ingest at the embedder's speed), search p95 <= 25 ms at N = 10000")
+    console.print("search: one user's notes (a conversation), query embedding included; all-users: no scope filter.\n"
+                  "targets: ratio >= 0.9 (ingest at the embedder's speed), search p95 <= 25 ms at N = 10000")
     report: dict[str, Any] = {"sizes": results}
     if args.sweep:
         rows = sweep()
@@ -201,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         from memkit.bench import convdata
         from memkit.bench.conversational import _table, run
 
-        recall = run(convdata.generate(10, seed=0), ablation=True)
+        held_out = [c for seed in (0, 3) for c in convdata.generate(10, seed=seed)]  # as conversational's default
+        recall = run(held_out, ablation=True)
         _table(recall)
         report["recall"] = [r.model_dump() for r in recall]
     (args.out / "perf.json").write_text(json.dumps(report, indent=2))

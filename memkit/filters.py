@@ -8,6 +8,7 @@ translates (SQL for SQLite, ``where`` for Chroma, a predicate for the exact inde
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -106,18 +107,7 @@ class Filter(BaseModel):
             k = f"m.{c.key}"
             if k not in meta:
                 return False
-            v = meta[k]
-            ok = {
-                "$eq": lambda: v == c.value,
-                "$ne": lambda: v != c.value,
-                "$in": lambda: v in c.value,
-                "$nin": lambda: v not in c.value,
-                "$gt": lambda: _num(v) and v > c.value,
-                "$gte": lambda: _num(v) and v >= c.value,
-                "$lt": lambda: _num(v) and v < c.value,
-                "$lte": lambda: _num(v) and v <= c.value,
-            }[c.op]()
-            if not ok:
+            if not _OPS[c.op](meta[k], c.value):
                 return False
         if self.open_at is not None and not meta["valid_to"] > self.open_at:
             return False
@@ -125,6 +115,18 @@ class Filter(BaseModel):
 
     def without_validity(self) -> Filter:
         return self.model_copy(update={"open_at": None, "started_by": None})
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda v, x: v == x,
+    "$ne": lambda v, x: v != x,
+    "$in": lambda v, x: v in x,
+    "$nin": lambda v, x: v not in x,
+    "$gt": lambda v, x: _num(v) and v > x,
+    "$gte": lambda v, x: _num(v) and v >= x,
+    "$lt": lambda v, x: _num(v) and v < x,
+    "$lte": lambda v, x: _num(v) and v <= x,
+}
 
 
 def _num(v: Any) -> bool:

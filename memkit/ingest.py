@@ -7,6 +7,7 @@ Each chunk is one SQLite transaction; the vector index follows it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -181,18 +182,22 @@ def _neighbours(mem: Memory, notes: list[Note], embs: np.ndarray) -> list[list[N
     if mem.store_count_hint > 0:
         for owner in set(owners):
             rows = [i for i, o in enumerate(owners) if o == owner]
-            res = mem.index.query(embs[rows], k, where=Filter(owner=owner))
+            res = mem._nearest(embs[rows], k, Filter(owner=owner))
             for r, hits in zip(rows, res, strict=True):
                 found[r] = hits
     sims = embs @ embs.T
-    for i in range(1, len(notes)):
-        same = [j for j in range(i) if owners[j] == owners[i]]
-        if same:
-            found[i] = found[i] + [(notes[j].id, float(sims[i, j])) for j in same]
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, owner in enumerate(owners):
+        rows_of[owner].append(i)
+    for rows in rows_of.values():
+        for a in range(1, len(rows)):
+            earlier = rows[:a]
+            s = sims[rows[a], earlier]
+            found[rows[a]] = found[rows[a]] + [(notes[earlier[t]].id, float(s[t])) for t in np.argsort(-s)[:k]]
     local = {n.id: n for n in notes}
     stored = mem.store.get_many([nid for hits in found for nid, _ in hits if nid not in local])
     out = []
-    for i, hits in enumerate(found):
+    for hits in found:
         best = sorted(hits, key=lambda h: -h[1])[:k]
         out.append([Neighbour(stored.get(nid) or local[nid], s) for nid, s in best if nid in stored or nid in local])
     return out

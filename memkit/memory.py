@@ -77,6 +77,7 @@ class Memory:
             raise ConfigError(f"linker.judge must be 'heuristic', 'llm' or 'auto', got {judge!r}")
         self.graph = NoteGraph(self.store.all_links)
         self._index: Any = None
+        self._speaker_cache: dict[str, Any] = {}
         self.store_count_hint = self.store.count()
         self._closed = False
 
@@ -105,6 +106,21 @@ class Memory:
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self._embed([query])[0]
+
+    def _nearest(self, vectors: np.ndarray, k: int, flt: Any) -> list[list[tuple[str, float]]]:
+        """The ``k`` nearest notes passing ``flt`` for each vector: exact from SQLite in a small scope, else the index."""
+        if self.config.index.exact_below > 0:
+            found = self.store.nearest(vectors, k, flt, self.config.index.exact_below)
+            if found is not None:
+                return found
+        return self.index.query(vectors, k, where=flt)
+
+    def _speakers(self, flt: Any) -> set[str]:
+        """Speakers in a search scope, cached until the store changes."""
+        key = (flt.without_validity().model_dump_json(), self.store.changes())
+        if self._speaker_cache.get("key") != key:
+            self._speaker_cache = {"key": key, "value": self.store.speakers(flt)}
+        return self._speaker_cache["value"]
 
     def _index_synced(self) -> None:
         self.store.set_meta("indexed_changes", str(self.store.changes()))

@@ -16,7 +16,7 @@ import numpy as np
 
 from memkit.config import RetrievalConfig
 from memkit.filters import Filter
-from memkit.stores.sqlite import fts_query
+from memkit.stores.sqlite import Candidate, fts_query
 from memkit.text import STOPWORDS, terms
 from memkit.types import Hit, ScoreParts, utcnow
 
@@ -65,21 +65,45 @@ def _speakers_named(query: str, speakers: set[str]) -> set[str]:
     return {s for s in speakers if s.lower() in q or s.split()[0].lower() in q}
 
 
-def _mmr(mem: Memory, ranked: list[str], score: dict[str, float], k: int, penalty: float) -> list[str]:
+def _mmr(ranked: list[str], score: dict[str, float], k: int, penalty: float, feats: dict[str, Candidate]) -> list[str]:
     """Maximal marginal relevance: each pick trades its score against its similarity to earlier picks."""
-    vecs = mem.store.embeddings(ranked)
-    best = score[ranked[0]] or 1.0
-    chosen: list[str] = []
-    pool = list(ranked)
-    while pool and len(chosen) < k:
-        def value(i: str) -> float:
-            if i not in vecs or not chosen:
-                return score[i] / best
-            return score[i] / best - penalty * max(float(vecs[i] @ vecs[j]) for j in chosen if j in vecs)
-        pick = max(pool, key=value)
+    dim = next((f.embedding.shape[0] for f in feats.values() if f.embedding is not None), 1)
+    vecs = np.stack([e if (e := feats[i].embedding) is not None else np.zeros(dim, np.float32) for i in ranked])
+    sims = vecs @ vecs.T
+    value = np.array([score[i] for i in ranked]) / (score[ranked[0]] or 1.0)
+    closest = np.full(len(ranked), -np.inf)  # similarity to the nearest note already picked
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(ranked)):
+        adjusted = value - penalty * closest if chosen else value.copy()
+        adjusted[chosen] = -np.inf
+        pick = int(np.argmax(adjusted))
         chosen.append(pick)
-        pool.remove(pick)
-    return chosen
+        closest = np.maximum(closest, sims[pick])
+    return [ranked[c] for c in chosen]
+
+
+def _dense_hits(mem: Memory, q: np.ndarray, n: int, flt: Filter, feats: dict[str, Candidate]) -> list[tuple[str, float]]:
+    """The ``n`` nearest notes passing ``flt`` (features read on the way are added to ``feats``).
+
+    A small scope is searched exactly in SQLite (``index.exact_below``).  In the
+    vector index, the validity window is checked in SQLite on the nearest notes
+    of the scope, since a range condition over every note costs the index more
+    than the search itself.  Dropping closed notes keeps the order, so what
+    remains is exactly the nearest valid notes; only when fewer than half remain
+    is the index asked again with the whole filter.
+    """
+    exact = mem.store.nearest(q[None, :], n, flt, mem.config.index.exact_below) if mem.config.index.exact_below else None
+    if exact is not None:
+        return exact[0]
+    if flt.open_at is None and flt.started_by is None:
+        return mem.index.query(q[None, :], n, where=flt)[0]
+    raw = mem.index.query(q[None, :], n, where=flt.without_validity())[0]
+    passed = mem.store.candidates([i for i, _ in raw], flt)
+    feats.update(passed)
+    hits = [h for h in raw if h[0] in passed]
+    if len(hits) < len(raw) and len(raw) == n and len(hits) < n // 2:
+        hits = mem.index.query(q[None, :], n, where=flt)[0]
+    return hits
 
 
 def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
@@ -89,14 +113,16 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
     (``graph_weight`` x link weight x seed score, the best seed counted), so a
     neighbour of a strong hit can enter the results without hub notes drowning
     direct matches.  Recency adds a small reciprocal-rank bonus by experience time.
+    Every candidate's stored features are read once; every one of them passed ``flt``.
     """
     cfg = mem.config.retrieval
     n = max(cfg.candidates, k)
     parts: dict[str, dict[str, float]] = {}
     rankings: dict[str, list[str]] = {}
+    feats: dict[str, Candidate] = {}
     if cfg.dense:
         q = mem._embed_query(query)
-        hits = mem.index.query(q[None, :], n, where=flt)[0]
+        hits = _dense_hits(mem, q, n, flt, feats)
         parts["dense"] = dict(hits)
         rankings["dense"] = [i for i, _ in hits]
     named: set[str] = set()
@@ -109,25 +135,32 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         parts["lexical"] = dict(hits)
         rankings["lexical"] = [i for i, _ in hits]
     base = fuse(parts, rankings, cfg)
+    feats.update(mem.store.candidates([i for i in base if i not in feats]))
+    base = {i: v for i, v in base.items() if i in feats}  # deleted since the index was read
     if cfg.dense and cfg.feedback > 0 and base:
-        # pseudo-relevance feedback: query again with the query moved towards the best fused hits
-        top = sorted(base, key=lambda i: -base[i])[: cfg.feedback_docs]
-        vecs = mem.store.embeddings(top)
-        if vecs:
-            q2 = q + np.mean([vecs[i] for i in top if i in vecs], axis=0)
+        # pseudo-relevance feedback: re-score the candidates against the query moved towards the best fused hits
+        vecs = {i: f.embedding for i in base if (f := feats[i]).embedding is not None}
+        top = [i for i in sorted(base, key=lambda i: -base[i])[: cfg.feedback_docs] if i in vecs]
+        if top:
+            q2 = q + np.mean([vecs[i] for i in top], axis=0)
             q2 /= np.linalg.norm(q2) or 1.0
-            fb = dict(mem.index.query(q2[None, :], n, where=flt)[0])
-            for i, v in _normalised(fb).items():
-                base[i] = base.get(i, 0.0) + cfg.feedback * v
-    if cfg.informative_terms > 0 and base:
+            fb = {i: float(v @ q2) for i, v in vecs.items()}
+            parts["feedback"] = fb
+            rankings["feedback"] = sorted(fb, key=lambda i: -fb[i])
+            # in the fusion's own currency: a rank share for RRF, a normalised score otherwise
+            extra = (rrf({"feedback": rankings["feedback"]}, {}, cfg.rrf_k) if cfg.fusion == "rrf"
+                     else _normalised(fb))
+            for i, v in extra.items():
+                base[i] += cfg.feedback * v
+    if cfg.informative_terms > 0:
         # small talk ("Haha same!", "What's new?") rarely holds evidence however well it matches
-        for i, content in mem.store.contents(list(base)).items():
-            n_terms = len(terms([content]))
+        for i in base:
+            n_terms = len(terms([feats[i].content]))
             if n_terms < cfg.informative_terms:
                 base[i] *= (1 + n_terms) / (1 + cfg.informative_terms)
-    if named and base:
-        for i, sp in mem.store.speaker_of(list(base)).items():
-            if sp in named:
+    if named:
+        for i in base:
+            if feats[i].speaker in named:
                 base[i] *= 1.0 + cfg.speaker_boost
     score = dict(base)
     if cfg.graph and base:
@@ -138,26 +171,24 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
                 w = weight * max(cfg.link_weights.get(kind, 1.0) for kind in kinds)
                 if w > 0:
                     spread[nb] = max(spread.get(nb, 0.0), base[seed] * w)
+        feats.update(mem.store.candidates([i for i in spread if i not in feats], flt))
+        spread = {i: v for i, v in spread.items() if i in feats}  # only neighbours that pass the filter
         if spread:
-            allowed = mem.store.allowed(list(spread), flt)
-            spread = {i: v for i, v in spread.items() if i in allowed}
             parts["graph"] = spread
             rankings["graph"] = sorted(spread, key=lambda i: -spread[i])
             for i, v in spread.items():
                 score[i] = score.get(i, 0.0) + cfg.graph_weight * v
     if cfg.recency and score:
-        pool = list(score)
-        times = mem.store.valid_from_ts(pool)
         now = utcnow().timestamp()
-        ranked = sorted(pool, key=lambda i: -times.get(i, 0.0))
-        parts["recency"] = {i: max(0.0, now - times.get(i, now)) / 86400.0 for i in ranked}  # age in days
+        ranked = sorted(score, key=lambda i: -feats[i].valid_from_ts)
+        parts["recency"] = {i: max(0.0, now - feats[i].valid_from_ts) / 86400.0 for i in ranked}  # age in days
         rankings["recency"] = ranked
         top_score = max(score.values())
         for r, i in enumerate(ranked):
             # a reciprocal-rank bonus, at most recency_weight x the best score
             score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
     top = sorted(score, key=lambda i: (-score[i], i))
-    top = _mmr(mem, top[: 3 * k], score, k, cfg.diversity) if cfg.diversity > 0 and top else top[:k]
+    top = _mmr(top[: 3 * k], score, k, cfg.diversity, feats) if cfg.diversity > 0 and top else top[:k]
     notes = mem.store.get_many(top)
     ranks = {name: {nid: r for r, nid in enumerate(ids, start=1)} for name, ids in rankings.items()}
     out = []

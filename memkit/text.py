@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 __all__ = ["STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date"]
 
@@ -35,6 +37,7 @@ def words(text: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(text) if w.strip("'-")]
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light English stemmer (plural / -ing / -ed) for matching keywords across notes."""
     w = word.lower()
@@ -46,9 +49,17 @@ def stem(word: str) -> str:
     return w
 
 
-def terms(phrases: list[str]) -> set[str]:
-    """Stemmed content words of a list of phrases."""
-    return {stem(w) for p in phrases for w in words(p) if w.lower() not in STOPWORDS and len(w) > 1}
+@lru_cache(maxsize=1 << 16)
+def _phrase_terms(phrase: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words(phrase) if w.lower() not in STOPWORDS and len(w) > 1)
+
+
+def terms(phrases: Iterable[str]) -> set[str]:
+    """Stemmed content words of a list of phrases (cached per phrase: keywords recur across notes)."""
+    out: set[str] = set()
+    for p in phrases:
+        out |= _phrase_terms(p)
+    return out
 
 
 def candidate_phrases(text: str, max_words: int = 3) -> list[str]:

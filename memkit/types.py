@@ -136,17 +136,19 @@ class ScoreParts(BaseModel):
     lexical: float | None = None
     graph: float | None = None
     recency: float | None = None
+    feedback: float | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
     graph_rank: int | None = None
     recency_rank: int | None = None
+    feedback_rank: int | None = None
 
 
 class Hit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Note
-    score: float = Field(description="fused score (weighted reciprocal rank fusion)")
+    score: float = Field(description="fused and refined score (higher is better; comparable within one search)")
     scores: ScoreParts
 
 

@@ -76,12 +76,10 @@ class ChromaIndex:
 
     def query(self, vectors: np.ndarray, k: int, where: Filter | None = None) -> list[list[tuple[str, float]]]:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        n = self._col.count()
-        if n == 0:
-            return [[] for _ in range(len(vectors))]
+        # Chroma returns fewer than k hits (none on an empty collection) by itself; no count() round trip
         res = self._col.query(
             query_embeddings=vectors,
-            n_results=min(k, n),
+            n_results=k,
             where=where.to_chroma() if where is not None else None,
             include=["distances"],
         )

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sqlite_utils
@@ -25,7 +25,17 @@ from memkit.errors import EmbeddingMismatchError, NotFoundError, StoreError
 from memkit.filters import Filter, epoch
 from memkit.types import HistoryEvent, Link, Note
 
-__all__ = ["SQLiteStore", "SCHEMA_VERSION"]
+__all__ = ["SQLiteStore", "Candidate", "SCHEMA_VERSION"]
+
+
+class Candidate(NamedTuple):
+    """A search candidate's stored features."""
+
+    embedding: np.ndarray | None
+    content: str
+    speaker: str | None  # metadata.speaker
+    valid_from_ts: float
+
 
 SCHEMA_VERSION = 1
 
@@ -368,18 +378,29 @@ class SQLiteStore:
             for r in rows:
                 yield _row_note(r[1:], links[r[1]])
 
-    def allowed(self, ids: Sequence[str], flt: Filter) -> set[str]:
-        """The subset of ``ids`` that passes ``flt``."""
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int) -> list[list[tuple[str, float]]] | None:
+        """Exact cosine search over the stored embeddings of the notes passing ``flt``.
+
+        ``None`` when more than ``max_rows`` notes pass: a scope that large is left to the vector index.
+        """
         where, params = flt.to_sql()
-        out: set[str] = set()
-        for chunk in _chunks(list(ids), 400):
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT id FROM notes WHERE id IN ({marks}) AND {where}", (*chunk, *params)
-                )
-            )
+        n = self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM notes WHERE {where} LIMIT ?)", (*params, max_rows + 1)
+        ).fetchone()[0]
+        if n > max_rows:
+            return None
+        rows = self.conn.execute(
+            f"SELECT id, embedding FROM notes WHERE {where} AND embedding IS NOT NULL", params
+        ).fetchall()
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if not rows:
+            return [[] for _ in vectors]
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        sims = vectors @ mat.T
+        out = []
+        for row in sims:
+            top = np.argsort(-row, kind="stable")[:k]
+            out.append([(rows[j][0], float(row[j])) for j in top])
         return out
 
     def lexical(self, query: str, k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
@@ -471,18 +492,20 @@ class SQLiteStore:
                     out[nid] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def valid_from_ts(self, ids: Sequence[str]) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def candidates(self, ids: Sequence[str], flt: Filter | None = None) -> dict[str, Candidate]:
+        """What retrieval needs of each of ``ids`` that exists (and passes ``flt``), in one read."""
+        where, params = flt.to_sql() if flt is not None else ("1", [])
+        out: dict[str, Candidate] = {}
         for chunk in _chunks(list(ids), 400):
             marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(f"SELECT id, valid_from_ts FROM notes WHERE id IN ({marks})", chunk))
-        return out
-
-    def contents(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(list(ids), 400):
-            marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(f"SELECT id, content FROM notes WHERE id IN ({marks})", chunk))
+            for nid, blob, content, speaker, ts in self.conn.execute(
+                f"SELECT id, embedding, content, json_extract(metadata, '$.speaker'), valid_from_ts FROM notes "
+                f"WHERE id IN ({marks}) AND {where}", (*chunk, *params)
+            ):
+                out[nid] = Candidate(
+                    embedding=np.frombuffer(blob, dtype=np.float32) if blob is not None else None,
+                    content=content, speaker=speaker if isinstance(speaker, str) else None, valid_from_ts=ts,
+                )
         return out
 
     def speakers(self, flt: Filter) -> set[str]:
@@ -492,17 +515,6 @@ class SQLiteStore:
             f"SELECT DISTINCT json_extract(metadata, '$.speaker') FROM notes WHERE {where} "
             "AND json_extract(metadata, '$.speaker') IS NOT NULL", params)
         return {r[0] for r in rows if isinstance(r[0], str)}
-
-    def speaker_of(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(list(ids), 400):
-            marks = ",".join("?" * len(chunk))
-            for nid, sp in self.conn.execute(
-                f"SELECT id, json_extract(metadata, '$.speaker') FROM notes WHERE id IN ({marks})", chunk
-            ):
-                if isinstance(sp, str):
-                    out[nid] = sp
-        return out
 
     def versions(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT id, version FROM notes"))

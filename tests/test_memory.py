@@ -87,6 +87,22 @@ def test_supersession_closes_old_note_and_search_prefers_current(real_mem):
     assert real_mem.get(old.id).valid_to is None
 
 
+@pytest.mark.parametrize("exact_below", [0, 2000], ids=["vector index", "exact in SQLite"])
+def test_current_notes_are_found_when_most_near_neighbours_are_closed(tmp_path, exact_below):
+    # in the vector index the validity window is checked after the search; with nearly every near note
+    # closed the search must still return the current ones (the index is asked again with the whole filter)
+    cfg = {"retrieval": {"candidates": 8, "lexical": False, "graph": False}, "index": {"exact_below": exact_below}}
+    with Memory(tmp_path / "m", cfg) as mem:
+        old = mem.add_many([{"content": f"Alice lives in Lisbon, flat {i}", "valid_from": T0} for i in range(20)],
+                           user_id="u")
+        for n in old:
+            mem.update(n.id, valid_to=T0 + timedelta(days=1))
+        current = mem.add("Gardening tips for tomatoes", user_id="u")
+        hits = mem.search("Where does Alice live in Lisbon?", k=3, user_id="u")
+        assert [h.note.id for h in hits] == [current.id]
+        assert len(mem.search("Where does Alice live in Lisbon?", k=3, user_id="u", include_superseded=True)) == 3
+
+
 def test_scope_isolation_with_graph_expansion(real_mem):
     mine = real_mem.add_many(["My dentist appointment is on Friday", "The dentist said to floss daily"], user_id="a")
     theirs = real_mem.add_many(["My dentist appointment moved to Monday", "Dentist bills are expensive"], user_id="b")

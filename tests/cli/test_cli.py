@@ -9,7 +9,6 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner
-
 from memkit.cli.main import cli
 
 

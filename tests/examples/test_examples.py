@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO
+from tests.conftest import REPO
 
 
 def _run(script: str, *args: str) -> str:

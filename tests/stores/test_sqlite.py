@@ -2,10 +2,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
 
 from memkit.errors import NotFoundError, StoreError
 from memkit.filters import build_filter
-from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
 from memkit.text import STOPWORDS
 from memkit.types import Link, Note
 
@@ -59,3 +59,34 @@ def test_not_a_store_is_a_clear_error(tmp_path):
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a memkit store"):
         SQLiteStore(bad)
+
+
+def test_exact_nearest_in_a_small_scope_and_none_in_a_large_one(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((12, 4)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    notes = [Note(content=f"n{i}", user_id="a" if i < 8 else "b") for i in range(12)]
+    with s.transaction() as c:
+        s.insert_notes(c, [note_row(n, "", v) for n, v in zip(notes, vecs, strict=True)])
+    q = vecs[:2] + 0.01
+    got = s.nearest(q, 3, build_filter(user_id="a"), max_rows=8)
+    for row, qv in zip(got, q, strict=True):
+        want = sorted(range(8), key=lambda i: -float(vecs[i] @ qv))[:3]  # only user a's notes
+        assert [nid for nid, _ in row] == [notes[i].id for i in want]
+        assert [round(sim, 5) for _, sim in row] == [round(float(vecs[i] @ qv), 5) for i in want]
+    assert s.nearest(q, 3, build_filter(user_id="a"), max_rows=7) is None  # 8 notes pass: left to the index
+    assert s.nearest(q, 3, build_filter(user_id="nobody"), max_rows=7) == [[], []]
+
+
+def test_candidates_read_features_of_the_notes_passing_the_filter(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    a = Note(content="alpha", user_id="u", metadata={"speaker": "Ann"})
+    b = Note(content="beta", user_id="v")
+    _add(s, a, b)
+    got = s.candidates([a.id, b.id, "missing"], build_filter(user_id="u"))
+    assert list(got) == [a.id]
+    assert got[a.id].content == "alpha" and got[a.id].speaker == "Ann"
+    assert got[a.id].embedding.tolist() == [1.0] * 4
+    assert got[a.id].valid_from_ts == a.valid_from.timestamp()
+    assert set(s.candidates([a.id, b.id])) == {a.id, b.id}
