@@ -108,12 +108,29 @@ class Memory:
         return self._embed([query])[0]
 
     def _nearest(self, vectors: np.ndarray, k: int, flt: Any) -> list[list[tuple[str, float]]]:
-        """The ``k`` nearest notes passing ``flt`` for each vector: exact from SQLite in a small scope, else the index."""
+        """The ``k`` nearest notes passing ``flt`` for each vector.
+
+        A small scope is searched exactly in SQLite (``index.exact_below``).  In the
+        vector index, the validity window is checked in SQLite on the nearest notes
+        of the scope, since a range condition over every note costs the index more
+        than the search itself.  Dropping closed notes keeps the order, so what
+        remains is exactly the nearest valid notes; only when fewer than half remain
+        is the index asked again with the whole filter.
+        """
         if self.config.index.exact_below > 0:
             found = self.store.nearest(vectors, k, flt, self.config.index.exact_below)
             if found is not None:
                 return found
-        return self.index.query(vectors, k, where=flt)
+        if flt.open_at is None and flt.started_by is None:
+            return self.index.query(vectors, k, where=flt)
+        out = []
+        for v, raw in zip(vectors, self.index.query(vectors, k, where=flt.without_validity()), strict=True):
+            passed = self.store.candidates([i for i, _ in raw], flt)
+            hits = [h for h in raw if h[0] in passed]
+            if len(hits) < len(raw) and len(raw) == k and len(hits) < k // 2:
+                hits = self.index.query(v[None, :], k, where=flt)[0]
+            out.append(hits)
+        return out
 
     def _speakers(self, flt: Any) -> set[str]:
         """Speakers in a search scope, cached until the store changes."""

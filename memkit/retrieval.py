@@ -82,30 +82,6 @@ def _mmr(ranked: list[str], score: dict[str, float], k: int, penalty: float, fea
     return [ranked[c] for c in chosen]
 
 
-def _dense_hits(mem: Memory, q: np.ndarray, n: int, flt: Filter, feats: dict[str, Candidate]) -> list[tuple[str, float]]:
-    """The ``n`` nearest notes passing ``flt`` (features read on the way are added to ``feats``).
-
-    A small scope is searched exactly in SQLite (``index.exact_below``).  In the
-    vector index, the validity window is checked in SQLite on the nearest notes
-    of the scope, since a range condition over every note costs the index more
-    than the search itself.  Dropping closed notes keeps the order, so what
-    remains is exactly the nearest valid notes; only when fewer than half remain
-    is the index asked again with the whole filter.
-    """
-    exact = mem.store.nearest(q[None, :], n, flt, mem.config.index.exact_below) if mem.config.index.exact_below else None
-    if exact is not None:
-        return exact[0]
-    if flt.open_at is None and flt.started_by is None:
-        return mem.index.query(q[None, :], n, where=flt)[0]
-    raw = mem.index.query(q[None, :], n, where=flt.without_validity())[0]
-    passed = mem.store.candidates([i for i, _ in raw], flt)
-    feats.update(passed)
-    hits = [h for h in raw if h[0] in passed]
-    if len(hits) < len(raw) and len(raw) == n and len(hits) < n // 2:
-        hits = mem.index.query(q[None, :], n, where=flt)[0]
-    return hits
-
-
 def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
     """Dense and BM25 fused (RRF or normalised scores); speaker, graph and recency then refine that base.
 
@@ -113,16 +89,15 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
     (``graph_weight`` x link weight x seed score, the best seed counted), so a
     neighbour of a strong hit can enter the results without hub notes drowning
     direct matches.  Recency adds a small reciprocal-rank bonus by experience time.
-    Every candidate's stored features are read once; every one of them passed ``flt``.
+    Every candidate's stored features are read once; each candidate passed ``flt``.
     """
     cfg = mem.config.retrieval
     n = max(cfg.candidates, k)
     parts: dict[str, dict[str, float]] = {}
     rankings: dict[str, list[str]] = {}
-    feats: dict[str, Candidate] = {}
     if cfg.dense:
         q = mem._embed_query(query)
-        hits = _dense_hits(mem, q, n, flt, feats)
+        hits = mem._nearest(q[None, :], n, flt)[0]
         parts["dense"] = dict(hits)
         rankings["dense"] = [i for i, _ in hits]
     named: set[str] = set()
@@ -135,7 +110,7 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         parts["lexical"] = dict(hits)
         rankings["lexical"] = [i for i, _ in hits]
     base = fuse(parts, rankings, cfg)
-    feats.update(mem.store.candidates([i for i in base if i not in feats]))
+    feats = mem.store.candidates(list(base))
     base = {i: v for i, v in base.items() if i in feats}  # deleted since the index was read
     if cfg.dense and cfg.feedback > 0 and base:
         # pseudo-relevance feedback: re-score the candidates against the query moved towards the best fused hits
