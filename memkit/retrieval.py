@@ -134,8 +134,9 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
             if n_terms < cfg.informative_terms:
                 base[i] *= (1 + n_terms) / (1 + cfg.informative_terms)
     if named:
+        # notes by the person the question names, or about them (their name in the text)
         for i in base:
-            if feats[i].speaker in named:
+            if feats[i].speaker in named or _speakers_named(feats[i].content, named):
                 base[i] *= 1.0 + cfg.speaker_boost
     score = dict(base)
     if cfg.graph and base:
@@ -163,7 +164,11 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
             # a reciprocal-rank bonus, at most recency_weight x the best score
             score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
     top = sorted(score, key=lambda i: (-score[i], i))
-    top = _mmr(top[: 3 * k], score, k, cfg.diversity, feats) if cfg.diversity > 0 and top else top[:k]
+    if cfg.diversity > 0 and top:
+        # MMR chooses which k notes to return; they are listed by score, so the best match stays first
+        top = sorted(_mmr(top[: 3 * k], score, k, cfg.diversity, feats), key=lambda i: (-score[i], i))
+    else:
+        top = top[:k]
     notes = mem.store.get_many(top)
     ranks = {name: {nid: r for r, nid in enumerate(ids, start=1)} for name, ids in rankings.items()}
     out = []

@@ -242,3 +242,20 @@ def test_search_on_an_empty_store_returns_nothing(real_mem, fast_mem):
     assert real_mem.search("anything at all", k=5) == []
     assert fast_mem.search("anything at all", k=5, user_id="u") == []
     assert real_mem.stats().notes == 0
+
+
+def test_diverse_results_are_listed_best_first_and_notes_about_a_named_person_count(real_mem):
+    real_mem.add_many([
+        {"content": "I moved to a flat in Porto near the river", "metadata": {"speaker": "Maya"}},
+        {"content": "I moved to a flat in Porto near the river, it has a balcony", "metadata": {"speaker": "Maya"}},
+        {"content": "My flat in Porto has a view of the river", "metadata": {"speaker": "Maya"}},
+        {"content": "I bought a bike to ride along the river", "metadata": {"speaker": "Maya"}},
+        {"content": "Maya lives in Porto.", "metadata": {"speaker": "memkit"}},
+        {"content": "Tom lives in Lisbon.", "metadata": {"speaker": "memkit"}},
+    ], user_id="u")
+    hits = real_mem.search("Where does Maya live?", k=4, user_id="u")
+    # MMR picks a diverse set, but the list stays ordered by score
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # a note about Maya written by someone else is boosted like Maya's own notes
+    assert "Maya lives in Porto." in [h.note.content for h in hits]
+    assert "Tom lives in Lisbon." not in [h.note.content for h in hits]
