@@ -23,9 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from memkit.bench.convdata import CATEGORIES, Conversation
 from pydantic import BaseModel, ConfigDict
 
+from memkit.bench.convdata import CATEGORIES, Conversation
 from memkit.config import MemkitConfig, RetrievalConfig
 
 __all__ = ["conversation_items", "ingest_conversations", "evaluate", "RecallResult", "VARIANTS", "main"]

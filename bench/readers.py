@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from memkit.bench.records import Answer, Passage, Query, TargetResult
-
 from memkit.errors import BenchError, LLMError, MissingDependencyError
 
 __all__ = ["Reader", "HFReader", "LiteLLMReader", "FunctionReader", "render_user_text", "shared_hf_reader"]
@@ -197,6 +196,7 @@ class HFReader:
         each sample's next-token distribution averaged over its steps (stop step included).
         """
         import torch
+
         from memkit.bench.task import stable_seed
 
         n = query.n_samples

@@ -17,7 +17,6 @@ from typing import Any
 
 from memkit.bench.runner import MANIFEST, RunManifest, load_run, read_items
 from memkit.bench.task import FigureData, Stat, Summary
-
 from memkit.errors import BenchError, MissingDependencyError
 
 __all__ = ["summary_tables", "print_report", "figure_png", "write_html", "report_run"]

@@ -19,11 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from memkit.bench.records import Answer, Ask, Episode, EpisodeRecord, ItemResult, Write
 from memkit.bench.systems import BenchSystem, SystemSpec, build_system
 from memkit.bench.task import Summary, Task
-from pydantic import BaseModel, ConfigDict, Field
-
 from memkit.errors import BenchError
 
 __all__ = ["RunConfig", "SystemRun", "RunManifest", "run_task", "load_run", "read_items", "default_out", "make_task"]

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from memkit.bench.readers import FunctionReader, LiteLLMReader, Reader, render_user_text, shared_hf_reader
-from memkit.bench.records import Answer, MemoryRecord, Passage, Query, TargetResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memkit.bench.readers import FunctionReader, LiteLLMReader, Reader, render_user_text, shared_hf_reader
+from memkit.bench.records import Answer, MemoryRecord, Passage, Query, TargetResult
 from memkit.errors import BenchError, InvalidInputError, NotFoundError
 from memkit.protocols import BenchSystem
 

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from memkit.bench.metrics import group_by_tag, summarize_metric
-from memkit.bench.records import Answer, Episode, ItemResult, Passage, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from memkit.bench.metrics import group_by_tag, summarize_metric
+from memkit.bench.records import Answer, Episode, ItemResult, Passage, Query
 from memkit.errors import BenchError, InvalidInputError
 
 __all__ = [

@@ -20,7 +20,6 @@ from memkit.editing.metrics import evaluate_edits, locality_baseline
 from memkit.editing.synthetic import irrelevant_texts, synthetic_edits
 from memkit.editing.types import EditMetrics, EditRequest, TargetScore, WriteReport
 from memkit.editing.wise.config import WISEConfig
-
 from memkit.registry import parametric_memories
 
 __all__ = [

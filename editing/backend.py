@@ -25,12 +25,12 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+
 from memkit.editing._modules import default_layer, get_module, weight_of
 from memkit.editing.base_model import DEFAULT_BASE_MODEL, load_base_model, require_editing_deps
 from memkit.editing.config import EditorConfig
 from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
 from memkit.editing.types import EditRequest, TargetScore, WriteReport
-
 from memkit.errors import EditingError, InvalidInputError
 
 __all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]

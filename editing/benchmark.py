@@ -52,10 +52,10 @@ def run_benchmark(
     """Run every (back end, T) pair; returns the results as a JSON-ready dict."""
     import copy
 
-    from memkit.editing import create_memory, evaluate_edits, locality_baseline, synthetic_edits
-    from memkit.editing.base_model import load_base_model, resolve_device
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from memkit.editing import create_memory, evaluate_edits, locality_baseline, synthetic_edits
+    from memkit.editing.base_model import load_base_model, resolve_device
     from memkit.registry import parametric_memories
 
     device = resolve_device(device)

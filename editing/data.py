@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from memkit.editing.types import EditRequest
 from pydantic import ValidationError
 
+from memkit.editing.types import EditRequest
 from memkit.errors import InvalidInputError
 
 __all__ = ["load_edit_dataset", "parse_edit_record"]

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from memkit.editing.types import EditMetrics, EditRequest, TargetScore
-
 from memkit.errors import InvalidInputError
 
 __all__ = ["locality_baseline", "evaluate_edits"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 
 from memkit.editing.types import EditRequest
-
 from memkit.errors import InvalidInputError
 
 __all__ = ["synthetic_edits", "irrelevant_texts", "RELATIONS", "max_synthetic_edits"]

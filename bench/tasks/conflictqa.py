@@ -35,11 +35,11 @@ import random
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from memkit.bench.data import resolve_dataset
 from memkit.bench.records import Answer, Ask, Episode, ItemResult, MemoryRecord, Query, Write
 from memkit.bench.task import FigureData, MetricSpec, Point, Stat, Summary, Task, TaskSpec, stable_seed
-from pydantic import BaseModel, ConfigDict, Field
-
 from memkit.errors import BenchError
 
 __all__ = ["ConflictQATask", "SPEC", "ConflictQAParams", "CONDITIONS"]

@@ -37,12 +37,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from memkit.bench.data import resolve_dataset
 from memkit.bench.metrics import cluster_answers, contains_answer, persuasion_score
 from memkit.bench.records import Answer, Ask, EditSpec, Episode, ItemResult, MemoryRecord, Passage, Query, Write
 from memkit.bench.task import BreakdownSpec, MetricSpec, Summary, Task, TaskSpec, stable_seed
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from memkit.errors import BenchError
 
 __all__ = ["DynamicQATask", "SPEC", "DynamicQAParams", "FILES"]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import random
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from memkit.bench.records import Answer, Ask, EditSpec, Episode, ItemResult, MemoryRecord, Query, Write
 from memkit.bench.task import BreakdownSpec, MetricSpec, Task, TaskSpec
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["LocalityTask", "SPEC", "LocalityParams", "PROBES"]
 

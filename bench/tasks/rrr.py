@@ -20,11 +20,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from memkit.bench.metrics import normalize_answer, rouge_l
 from memkit.bench.records import Answer, Ask, EditSpec, Episode, ItemResult, MemoryRecord, Passage, Query, Write
 from memkit.bench.task import BreakdownSpec, MetricSpec, Task, TaskSpec, stable_seed
 from memkit.bench.tasks.rrr_items import FOILS, SentenceGenerator
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["RecognitionRecallRetentionTask", "SPEC", "RRRParams"]
 

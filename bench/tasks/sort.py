@@ -29,11 +29,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from memkit.bench.data import resolve_dataset
 from memkit.bench.records import Answer, Ask, Episode, ItemResult, MemoryRecord, Passage, Query, Write
 from memkit.bench.task import BreakdownSpec, MetricSpec, Task, TaskSpec, stable_seed
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from memkit.errors import BenchError
 
 __all__ = ["SortTask", "SPEC", "SortParams", "locate"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from memkit.editing.config import EditorConfig
 from pydantic import Field
+
+from memkit.editing.config import EditorConfig
 
 __all__ = ["FTConfig"]
 

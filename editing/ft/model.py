@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
 from memkit.editing._modules import replay_layers_below
 from memkit.editing.backend import WeightEditor
 from memkit.editing.base_model import DEFAULT_BASE_MODEL

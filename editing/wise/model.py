@@ -17,6 +17,7 @@ import random
 from typing import Any
 
 import torch
+
 from memkit.editing._modules import replay_layers_below, set_module
 from memkit.editing.backend import Batch, Row, WeightEditor
 from memkit.editing.base_model import DEFAULT_BASE_MODEL
@@ -25,7 +26,6 @@ from memkit.editing.types import EditRequest
 from memkit.editing.wise.config import WISEConfig
 from memkit.editing.wise.layer import SideMemoryLinear, masked_mean, masked_pool
 from memkit.editing.wise.merge import ties_merge
-
 from memkit.errors import EditingError
 
 __all__ = ["WISE", "WISERetrieve"]

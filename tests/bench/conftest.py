@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from memkit.bench.records import Answer, MemoryRecord, Query, TargetResult
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from memkit.bench.records import Query
 from memkit.bench.runner import run_task
 from memkit.bench.tasks.conflictqa import CONDITIONS, ConflictQATask

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import timedelta, timezone
 
 import pytest
+
 from memkit.bench import convcatalog, convtalk
 from memkit.bench.convdata import (
     Conversation,
@@ -28,7 +29,6 @@ from memkit.bench.convdata import (
     read_locomo,
     save_jsonl,
 )
-
 from memkit.errors import BenchError, InvalidInputError
 
 CATS = ("single-hop", "multi-hop", "temporal", "open-domain")

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+
 from memkit.bench.data import data_root, fetch, resolve_dataset
 from memkit.bench.metrics import (
     cluster_answers,
@@ -17,7 +18,6 @@ from memkit.bench.metrics import (
     summarize_metric,
     wilson_interval,
 )
-
 from memkit.errors import BenchError
 
 

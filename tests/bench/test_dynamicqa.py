@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
+
 from memkit.bench.records import Answer, Query
 from memkit.bench.runner import run_task
 from memkit.bench.tasks.dynamicqa import DynamicQATask, fact_text
 from memkit.bench.tasks.dynamicqa_synth import DISPUTABLE_COLUMNS, STATIC_COLUMNS, write_synthetic_dynamicqa
-
 from memkit.errors import BenchError
 
 from .conftest import ScriptedSystem, factory, random_answer

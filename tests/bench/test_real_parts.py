@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+
 from memkit.bench.readers import shared_hf_reader
 from memkit.bench.records import Passage, Query
 from memkit.bench.runner import read_items, run_task

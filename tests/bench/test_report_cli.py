@@ -8,6 +8,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+
 from memkit.bench.report import figure_png, report_run
 from memkit.bench.runner import run_task
 from memkit.bench.task import FigureData, Point

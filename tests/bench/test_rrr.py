@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from memkit.bench.metrics import rouge_l
 from memkit.bench.readers import FunctionReader
 from memkit.bench.records import Answer, Query

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from memkit.bench.records import Query
 from memkit.bench.runner import ITEMS, load_run, read_items, run_task
 from memkit.bench.tasks.rrr import RecognitionRecallRetentionTask
-
 from memkit.errors import BenchError
 
 from .conftest import ScriptedSystem, choice_answer, text_answer

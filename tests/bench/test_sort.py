@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from memkit.bench.readers import FunctionReader
 from memkit.bench.records import Passage, Query
 from memkit.bench.runner import run_task
 from memkit.bench.systems import ContextSystem, OracleContext
 from memkit.bench.tasks.sort import SortTask, chunk_words, locate
-
 from memkit.errors import InvalidInputError
 
 from .conftest import ScriptedSystem, choice_answer, factory, random_answer

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import pytest
+
+from memkit import Memory
 from memkit.bench.readers import FunctionReader, LiteLLMReader, parse_choice
 from memkit.bench.records import Answer, MemoryRecord, Passage, Query, TargetResult
 from memkit.bench.systems import (
@@ -22,8 +24,6 @@ from memkit.bench.systems import (
 from memkit.bench.tasks.conflictqa import ConflictQATask
 from memkit.bench.tasks.rrr import RecognitionRecallRetentionTask
 from memkit.editing.types import EditRequest, TargetScore
-
-from memkit import Memory
 from memkit.errors import BenchError, InvalidInputError
 
 from .conftest import FAST

@@ -7,8 +7,8 @@ import sys
 import time
 
 import pytest
-from memkit.editing import base_model as bm
 
+from memkit.editing import base_model as bm
 from memkit.errors import EditingError, InvalidInputError, MissingDependencyError
 
 

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from memkit.cli.edit import edit
 
 FAST = {"embedder": {"kind": "hash", "model": "hash"}, "index": {"kind": "exact"}}

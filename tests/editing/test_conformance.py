@@ -7,7 +7,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from memkit.editing import FTConfig, TargetScore, WISEConfig, WriteReport, create_memory, load_memory  # noqa: E402
-
 from memkit.protocols import ParametricMemory  # noqa: E402
 from memkit.registry import parametric_memories  # noqa: E402
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from memkit.editing import load_edit_dataset
 
+from memkit.editing import load_edit_dataset
 from memkit.errors import InvalidInputError
 
 ZSRE = [{"subject": "Watts Humphrey", "src": "What university did Watts Humphrey attend?", "pred": "x",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from memkit.editing import EditRequest, TargetScore, evaluate_edits, locality_baseline
 
+from memkit.editing import EditRequest, TargetScore, evaluate_edits, locality_baseline
 from memkit.errors import InvalidInputError
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+
 from memkit.editing import synthetic_edits
 from memkit.editing.synthetic import RELATIONS, irrelevant_texts, max_synthetic_edits
-
 from memkit.errors import InvalidInputError
 
 

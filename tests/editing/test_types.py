@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from memkit.editing import EditRequest, TargetScore, WriteReport
 from pydantic import ValidationError
+
+from memkit.editing import EditRequest, TargetScore, WriteReport
 
 
 def test_edit_request_easyedit_fields_and_defaults():

@@ -2,10 +2,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
 
 from memkit.errors import NotFoundError, StoreError
 from memkit.filters import build_filter
+from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
 from memkit.text import STOPWORDS
 from memkit.types import Link, Note
 

@@ -5,7 +5,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from memkit.editing.wise.merge import ties_merge, trim  # noqa: E402
-
 from memkit.errors import InvalidInputError  # noqa: E402
 
 

@@ -8,7 +8,6 @@ torch = pytest.importorskip("torch")
 
 from memkit.editing import WISEConfig, load_memory  # noqa: E402
 from memkit.editing.wise.model import WISE, WISERetrieve  # noqa: E402
-
 from memkit.errors import ConfigError, EditingError  # noqa: E402
 
 LAYER = "model.layers.2.mlp.down_proj"
