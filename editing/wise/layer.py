@@ -37,6 +37,7 @@ class SideMemoryLinear(nn.Module):
         self.route_each_call = False
         self.normalized = False  # compare memories by score / threshold instead of raw score
         self.pool = "mean"  # how a prompt's per-token scores become one: "mean" (the paper) or "max"
+        self.force_route: int | None = None  # diagnostics: use this memory for every row, whatever the scores
         # per-call records
         self.last_input: torch.Tensor | None = None
         self.last_norms: torch.Tensor | None = None
@@ -66,6 +67,8 @@ class SideMemoryLinear(nn.Module):
         """Per row, the index of the side memory to use, or -1 for the main memory."""
         scores = self.scores(x, mask)
         self.last_scores = scores
+        if self.force_route is not None:
+            return torch.full((x.shape[0],), self.force_route, dtype=torch.long, device=x.device)
         thr = torch.tensor(self.thresholds, device=scores.device, dtype=scores.dtype)
         above = scores >= thr
         rank = scores / thr if self.normalized else scores
