@@ -11,20 +11,9 @@ from typing import Any
 
 import click
 
-from memkit.errors import MemkitError
+from memkit.cli.group import MemkitGroup
 
 __all__ = ["bench"]
-
-
-class _BenchGroup(click.Group):
-    """Turns a MemkitError into one clean line on stderr and the error's exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MemkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
 
 
 def _console() -> Any:
@@ -48,7 +37,7 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@click.group("bench", cls=_BenchGroup)
+@click.group("bench", cls=MemkitGroup)
 def bench() -> None:
     """Benchmark any memory: SORT, DynamicQA, knowledge conflicts, recognition/recall/retention, locality."""
 

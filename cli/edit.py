@@ -14,18 +14,9 @@ from typing import Any
 
 import click
 
-from memkit.errors import MemkitError
+from memkit.cli.group import MemkitGroup
 
 __all__ = ["edit"]
-
-
-class _EditGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MemkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
 
 
 def _store(ctx: click.Context, store: Path | None) -> Path:
@@ -39,7 +30,7 @@ def _store(ctx: click.Context, store: Path | None) -> Path:
     return default_home()
 
 
-@click.group("edit", cls=_EditGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("edit", cls=MemkitGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--backend", default="wise", show_default=True, help="registered parametric memory (wise, wise-retrieve, ft-l)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="folder to save the memory in")
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -10,20 +10,9 @@ from typing import Any
 
 import click
 
-from memkit.errors import MemkitError
+from memkit.cli.group import MemkitGroup
 
 __all__ = ["cli", "main"]
-
-
-class _Group(click.Group):
-    """Turns a MemkitError into one clean line on stderr and the error's exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MemkitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
 
 
 def _console() -> Any:
@@ -67,7 +56,7 @@ def _note_dict(note: Any) -> dict[str, Any]:
     return note.model_dump(mode="json")
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MemkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), envvar="MEMKIT_HOME",
               default=None, help="memory folder (default: $MEMKIT_HOME or ~/.memkit/default)")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
