@@ -46,6 +46,11 @@ class EmbedderConfig(_Section):
         description="a sentence-transformers model name or path; 'bundled:all-MiniLM-L6-v2' is the offline default",
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
+    window: int = Field(
+        default=2048, ge=1,
+        description="texts per embedder call in add_many; a call's texts are sorted by length before batching, so a "
+        "wide window pads little (256 in input order embeds ~20% slower than 2048)",
+    )
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (None: all cores)")
 

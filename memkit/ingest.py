@@ -1,7 +1,8 @@
 """Writing notes: validate every item first, then embed, build, link, evolve and store in chunks.
 
-Embedding (the dominant cost) of chunk i+1 runs in a worker thread while chunk i
-is built, linked and committed, so storing and linking ride along almost free.
+Texts are embedded a wide window at a time (the embedder sorts a call's texts by
+length, so wide windows pad little); the next window is embedded in a worker
+thread while this one is built, linked and committed in chunks of ``write_batch``.
 Each chunk is one SQLite transaction; the vector index follows it.
 """
 
@@ -138,18 +139,20 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
         return []
     _check_references(mem, prepared)
     size = mem.config.write_batch
-    chunks = [prepared[i : i + size] for i in range(0, len(prepared), size)]
+    wide = max(size, mem.config.embedder.window)
+    windows = [prepared[i : i + wide] for i in range(0, len(prepared), wide)]
     written: list[str] = []
     previous = _previous_turns(mem, prepared)
     with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool:
-        future = pool.submit(mem._embed_notes, [p.note for p in chunks[0]])
-        for ci, chunk in enumerate(chunks):
+        future = pool.submit(mem._embed_notes, [p.note for p in windows[0]])
+        for wi, window in enumerate(windows):
             embs = future.result()
-            if ci + 1 < len(chunks):
-                future = pool.submit(mem._embed_notes, [p.note for p in chunks[ci + 1]])
-            written += _write_chunk(mem, chunk, embs, previous)
-            bar.advance(len(chunk))
+            if wi + 1 < len(windows):
+                future = pool.submit(mem._embed_notes, [p.note for p in windows[wi + 1]])
+            for i in range(0, len(window), size):
+                written += _write_chunk(mem, window[i : i + size], embs[i : i + size], previous)
+                bar.advance(len(window[i : i + size]))
     found = mem.store.get_many(written)
     return [found[i] for i in written]
 

@@ -259,3 +259,22 @@ def test_diverse_results_are_listed_best_first_and_notes_about_a_named_person_co
     # a note about Maya written by someone else is boosted like Maya's own notes
     assert "Maya lives in Porto." in [h.note.content for h in hits]
     assert "Tom lives in Lisbon." not in [h.note.content for h in hits]
+
+
+def test_add_many_windows_and_chunks_do_not_change_what_is_stored(tmp_path):
+    """Embedding windows and write chunks are a speed matter: order, vectors and session links stay the same."""
+    turns = [{"content": f"turn {i}: {w} talked about the garden and the {w} tomatoes", "session_id": f"s{i % 2}",
+              "user_id": "u"} for i, w in enumerate(["red", "green", "yellow", "small", "big", "old", "new"] * 2)]
+    stored = {}
+    for name, cfg in {"one": {}, "many": {"embedder": {"window": 4}, "write_batch": 3}}.items():
+        with Memory(tmp_path / name, cfg) as mem:
+            notes = mem.add_many(turns)
+            assert [n.content for n in notes] == [t["content"] for t in turns]
+            vecs = mem.store.embeddings([n.id for n in notes])
+            seq = {(mem.get(lk.src).content, mem.get(lk.dst).content) for n in notes for lk in mem.store.links_of(n.id)
+                   if lk.kind == "sequence"}
+            stored[name] = ([vecs[n.id] for n in notes], seq)
+    assert stored["one"][1] == stored["many"][1]
+    assert len(stored["one"][1]) == len(turns) - 2  # each turn after the first of its session links to the one before
+    for a, b in zip(stored["one"][0], stored["many"][0], strict=True):
+        assert float(a @ b) > 0.999
