@@ -141,6 +141,9 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
     size = mem.config.write_batch
     wide = max(size, mem.config.embedder.window)
     windows = [prepared[i : i + wide] for i in range(0, len(prepared), wide)]
+    if len(windows[-1]) > size:  # the last window's writes overlap no embedding: keep it to one chunk
+        last = windows.pop()
+        windows += [last[:-size], last[-size:]]
     written: list[str] = []
     previous = _previous_turns(mem, prepared)
     with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar, \

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,6 +71,19 @@ def routing_report(memory: Any, edits: Sequence[EditRequest]) -> RoutingReport:
     )
 
 
+def _overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value  # a bare string, e.g. a layer name
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
@@ -83,9 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--t", type=int, default=20, help="number of sequential edits")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--base-model", default=None)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a WISEConfig field of the default profile (VALUE as JSON), e.g. --set mask_ratio=1.0")
     args = ap.parse_args(argv)
     model, tokenizer = load_base_model(args.base_model, device="cpu")
     config = parametric_memories.get("wise").default_config(args.base_model or "smollm2-135m-instruct")
+    if args.overrides:
+        config = config.model_validate({**config.model_dump(), **_overrides(args.overrides)})
     memory = create_memory("wise", config=config, model=copy.deepcopy(model), tokenizer=tokenizer,
                            base_model=args.base_model)
     edits = synthetic_edits(args.t, seed=args.seed)
