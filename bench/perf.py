@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -45,6 +46,11 @@ def _items(n: int, seed: int = 0) -> tuple[list[dict[str, Any]], list[tuple[str,
     return items[:n], questions
 
 
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[str, Any]:
     """Run one size in this process and return its figures."""
     import torch
@@ -61,12 +67,12 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
             texts = [it["content"] for it in items]
             mem.embedder.embed(texts[:64])  # load and warm the model
             _ = mem.index  # open the vector index (imports chromadb): a once-per-process cost, like the model load
-            t = time.perf_counter()
+            t, c = time.perf_counter(), _cpu()
             mem.embedder.embed(texts)
-            raw_1 = time.perf_counter() - t
-            t = time.perf_counter()
+            raw_1, raw_cpu = time.perf_counter() - t, _cpu() - c
+            t, c = time.perf_counter(), _cpu()
             mem.add_many(items, progress=False)
-            ingest = time.perf_counter() - t
+            ingest, ingest_cpu = time.perf_counter() - t, _cpu() - c
             t = time.perf_counter()
             mem.embedder.embed(texts)
             raw_2 = time.perf_counter() - t
@@ -93,6 +99,11 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
             "ingest_notes_per_s": round(n / ingest, 1),
             "embedder_sentences_per_s": round(n / raw, 1),
             "ratio": round(raw / ingest, 3),
+            # CPU time of the whole process (all threads): where the cores go
+            "raw_cpu_ms_per_note": round(1000 * raw_cpu / n, 2),
+            "ingest_cpu_ms_per_note": round(1000 * ingest_cpu / n, 2),
+            "raw_cores_busy": round(raw_cpu / raw_1, 2),
+            "ingest_cores_busy": round(ingest_cpu / ingest, 2),
             "search_p50_ms": round(statistics.median(lat), 2),
             "search_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 2),
             "search_mean_ms": round(statistics.fmean(lat), 2),
@@ -194,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         t.add_row(*[str(r[key]) for _, key in cols])
     console.print(t)
+    for r in results:
+        console.print(f"N = {r['n']}: CPU per note {r['raw_cpu_ms_per_note']} ms raw, {r['ingest_cpu_ms_per_note']} ms "
+                      f"ingest; cores busy {r['raw_cores_busy']} raw, {r['ingest_cores_busy']} ingest")
     console.print("search: one user's notes (a conversation), query embedding included; all-users: no scope filter.\n"
                   "targets: ratio >= 0.9 (ingest at the embedder's speed), search p95 <= 25 ms at N = 10000")
     report: dict[str, Any] = {"sizes": results}
