@@ -154,8 +154,9 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
             if wi + 1 < len(windows):
                 future = pool.submit(mem._embed_notes, [p.note for p in windows[wi + 1]])
             for i in range(0, len(window), size):
-                written += _write_chunk(mem, window[i : i + size], embs[i : i + size], previous)
-                bar.advance(len(window[i : i + size]))
+                chunk = window[i : i + size]
+                written += _write_chunk(mem, chunk, embs[i : i + size], previous)
+                bar.advance(len(chunk))
     found = mem.store.get_many(written)
     return [found[i] for i in written]
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from memkit.editing.types import EditRequest
 from memkit.errors import EditingError
@@ -33,6 +33,7 @@ class RoutingReport(BaseModel):
     rephrase_own: float  # share of rephrases routed to their edit's memory
     rephrase_main: float  # ... to the main memory (no edit applied)
     rephrase_other: float  # ... to another edit's memory
+    locality_main: float | None  # share of locality prompts left to the main memory (None: the edits have none)
 
 
 def _route(memory: Any, prompt: str, target: str) -> int:
@@ -55,6 +56,8 @@ def routing_report(memory: Any, edits: Sequence[EditRequest]) -> RoutingReport:
     gen = [s.token_accuracy for s in memory.score([e.rephrase_prompt for e in edits], [e.target_new for e in edits])]
     prompt_routes = [_route(memory, e.prompt, e.target_new) for e in edits]
     rephrase_routes = [_route(memory, e.rephrase_prompt, e.target_new) for e in edits]
+    probes = [e for e in edits if e.locality_prompt]
+    locality_routes = [_route(memory, e.locality_prompt, e.locality_ground_truth) for e in probes]
     oracle = []
     try:
         for i, e in enumerate(edits):
@@ -68,6 +71,7 @@ def routing_report(memory: Any, edits: Sequence[EditRequest]) -> RoutingReport:
         rephrase_own=sum(r == i for i, r in enumerate(rephrase_routes)) / n,
         rephrase_main=sum(r == -1 for r in rephrase_routes) / n,
         rephrase_other=sum(r not in (-1, i) for i, r in enumerate(rephrase_routes)) / n,
+        locality_main=sum(r == -1 for r in locality_routes) / len(probes) if probes else None,
     )
 
 
@@ -103,7 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, tokenizer = load_base_model(args.base_model, device="cpu")
     config = parametric_memories.get("wise").default_config(args.base_model or "smollm2-135m-instruct")
     if args.overrides:
-        config = config.model_validate({**config.model_dump(), **_overrides(args.overrides)})
+        try:
+            config = config.model_validate({**config.model_dump(), **_overrides(args.overrides)})
+        except ValidationError as exc:
+            raise SystemExit(f"--set: {exc}") from None
     memory = create_memory("wise", config=config, model=copy.deepcopy(model), tokenizer=tokenizer,
                            base_model=args.base_model)
     edits = synthetic_edits(args.t, seed=args.seed)
@@ -118,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"edit prompts routed to their own memory: {report.prompt_own:.2f}; rephrases: own "
                   f"{report.rephrase_own:.2f}, main memory {report.rephrase_main:.2f}, "
                   f"another edit's {report.rephrase_other:.2f}")
+    if report.locality_main is not None:
+        console.print(f"locality prompts left to the main memory: {report.locality_main:.2f}")
     return 0
 
 

@@ -33,6 +33,7 @@ def test_routing_report_on_one_memory_per_edit(tiny_llama, tiny_tokenizer, edits
     assert report.prompt_own == 1.0  # each edit prompt finds its own side memory
     assert report.rephrase_own + report.rephrase_main + report.rephrase_other == pytest.approx(1.0)
     assert 0.0 <= report.gen <= 1.0 and 0.0 <= report.gen_oracle <= 1.0
+    assert report.locality_main == 1.0  # unrelated probes stay with the main memory
     assert memory.side.force_route is None  # restored
 
 
