@@ -192,6 +192,18 @@ def test_export_import_round_trip(tmp_path):
         assert b.search("sister", k=1, user_id="u")[0].note.id == notes[1].id
 
 
+def test_import_in_windows_and_chunks_keeps_every_note_and_vector(tmp_path):
+    with Memory(tmp_path / "a") as a:
+        notes = a.add_many([f"note {i} about the {w} garden" for i, w in enumerate("red green blue old new".split())])
+        a.export(tmp_path / "out.jsonl")
+        want = a.store.embeddings([n.id for n in notes])
+    with Memory(tmp_path / "c", {"embedder": {"window": 2}, "write_batch": 1}) as c:
+        assert c.import_(tmp_path / "out.jsonl") == len(notes)
+        got = c.store.embeddings([n.id for n in notes])
+        assert all(float(got[n.id] @ want[n.id]) > 0.999 for n in notes)
+        assert c.index.count() == len(notes)
+
+
 def test_bad_input_is_rejected_and_loses_nothing(real_mem):
     keep = real_mem.add("keep me", user_id="u")
     before = real_mem.stats()
