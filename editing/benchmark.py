@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from memkit.editing.base_model import require_editing_deps
+    from memkit.editing.config import parse_override
 
     require_editing_deps()
     import torch
@@ -163,14 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     overrides: dict[str, dict[str, Any]] = {}
     for item in args.overrides:
-        key, _, value = item.partition("=")
-        backend, _, field = key.partition(".")
-        if not field or not value:
-            parser.error(f"--set {item!r}: expected BACKEND.KEY=JSON")
         try:
-            overrides.setdefault(backend, {})[field] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides.setdefault(backend, {})[field] = value
+            key, value = parse_override(item)
+        except ValueError:
+            parser.error(f"--set {item!r}: expected BACKEND.KEY=JSON")
+        backend, _, field = key.partition(".")
+        if not field:
+            parser.error(f"--set {item!r}: expected BACKEND.KEY=JSON")
+        overrides.setdefault(backend, {})[field] = value
     data = run_benchmark(args.backends, args.t, seed=args.seed, base_model=args.base_model, device=args.device,
                          overrides=overrides, progress=not args.no_progress)
     args.out.mkdir(parents=True, exist_ok=True)

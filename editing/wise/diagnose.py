@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from memkit.editing.types import EditRequest
 from memkit.errors import EditingError
@@ -75,24 +74,12 @@ def routing_report(memory: Any, edits: Sequence[EditRequest]) -> RoutingReport:
     )
 
 
-def _overrides(pairs: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value  # a bare string, e.g. a layer name
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from memkit.editing import create_memory, synthetic_edits
     from memkit.editing.base_model import load_base_model
+    from memkit.editing.config import parse_override
     from memkit.progress import progress_bar
     from memkit.registry import parametric_memories
 
@@ -104,13 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a WISEConfig field of the default profile (VALUE as JSON), e.g. --set mask_ratio=1.0")
     args = ap.parse_args(argv)
-    model, tokenizer = load_base_model(args.base_model, device="cpu")
     config = parametric_memories.get("wise").default_config(args.base_model or "smollm2-135m-instruct")
     if args.overrides:
         try:
-            config = config.model_validate({**config.model_dump(), **_overrides(args.overrides)})
-        except ValidationError as exc:
+            config = config.model_validate({**config.model_dump(), **dict(map(parse_override, args.overrides))})
+        except ValueError as exc:  # pydantic's ValidationError is one too
             raise SystemExit(f"--set: {exc}") from None
+    model, tokenizer = load_base_model(args.base_model, device="cpu")
     memory = create_memory("wise", config=config, model=copy.deepcopy(model), tokenizer=tokenizer,
                            base_model=args.base_model)
     edits = synthetic_edits(args.t, seed=args.seed)

@@ -43,11 +43,3 @@ def test_routing_report_needs_one_memory_per_edit(tiny_llama, tiny_tokenizer, ed
     with pytest.raises(EditingError, match="one side memory per edit"):
         routing_report(memory, edits[:4])
 
-
-def test_set_overrides_are_json_or_bare_strings():
-    from memkit.editing.wise.diagnose import _overrides
-
-    got = _overrides(["mask_ratio=1.0", "layer=model.layers.14.mlp.down_proj", "augment=true"])
-    assert got == {"mask_ratio": 1.0, "layer": "model.layers.14.mlp.down_proj", "augment": True}
-    with pytest.raises(SystemExit, match="KEY=VALUE"):
-        _overrides(["mask_ratio"])
