@@ -101,6 +101,8 @@ class WISEConfig(EditorConfig):
           (score / threshold): a 1536-wide side memory holding many edits overwrites earlier
           edits of the same relation (Rel 0.6 at T=10 with one shard), and raw scores let
           shards with large activations steal other edits' prompts;
+        - mask_ratio 1.0: with one edit per shard the random mask, which keeps the edits of a shard
+          apart for merging, only narrows each edit (T=100: Rel 0.97 -> 1.00, Gen 0.21 -> 0.28, Loc 1.00);
         - 16 irrelevant sentences per edit (free: they need A(x) only) and act_ratio 0.7;
         - replay of the 64 previous edit prompts as irrelevant inputs (paper, appendix B.3): a new shard
           stays quiet on older edits' prompts, so it does not steal them (Rel at T=100: 0.83 -> 0.97);
@@ -114,6 +116,7 @@ class WISEConfig(EditorConfig):
             "retrieve": True,
             "save_freq": 1,
             "merge_freq": 1000,
+            "mask_ratio": 1.0,
             "normalized_routing": True,
             "n_irrelevant": 16,
             "act_ratio": 0.7,
