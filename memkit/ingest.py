@@ -9,10 +9,10 @@ Each chunk is one SQLite transaction; the vector index follows it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from pydantic import ValidationError
@@ -28,7 +28,9 @@ from memkit.types import SCOPE_FIELDS, Link, Note, utcnow
 if TYPE_CHECKING:
     from memkit.memory import Memory
 
-__all__ = ["Prepared", "prepare_items", "ingest", "snapshot", "ITEM_FIELDS"]
+__all__ = ["Prepared", "prepare_items", "ingest", "embedded_chunks", "snapshot", "ITEM_FIELDS"]
+
+T = TypeVar("T")
 
 # what add() / add_many() items may carry besides Note fields
 _EXTRA_FIELDS = ("supersedes", "links")
@@ -138,27 +140,39 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
     if not prepared:
         return []
     _check_references(mem, prepared)
-    size = mem.config.write_batch
-    wide = max(size, mem.config.embedder.window)
-    windows = [prepared[i : i + wide] for i in range(0, len(prepared), wide)]
-    if len(windows[-1]) > size:  # the last window's writes overlap no embedding: keep it to one chunk
-        last = windows.pop()
-        windows += [last[:-size], last[-size:]]
     written: list[str] = []
     previous = _previous_turns(mem, prepared)
-    with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool:
-        future = pool.submit(mem._embed_notes, [p.note for p in windows[0]])
+    with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar:
+        for chunk, embs in embedded_chunks(mem, prepared, lambda p: p.note):
+            written += _write_chunk(mem, chunk, embs, previous)
+            bar.advance(len(chunk))
+    found = mem.store.get_many(written)
+    return [found[i] for i in written]
+
+
+def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -> Iterator[tuple[list[T], np.ndarray]]:
+    """``items`` in chunks of ``write_batch``, each with its notes' embeddings.
+
+    Texts are embedded ``embedder.window`` at a time, and the next window is embedded in a
+    worker thread while the caller writes this one's chunks.  The last window is one chunk:
+    its writes overlap no embedding.
+    """
+    if not items:
+        return
+    size = mem.config.write_batch
+    wide = max(size, mem.config.embedder.window)
+    windows = [items[i : i + wide] for i in range(0, len(items), wide)]
+    if len(windows[-1]) > size:
+        last = windows.pop()
+        windows += [last[:-size], last[-size:]]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool:
+        future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[0]])
         for wi, window in enumerate(windows):
             embs = future.result()
             if wi + 1 < len(windows):
-                future = pool.submit(mem._embed_notes, [p.note for p in windows[wi + 1]])
+                future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[wi + 1]])
             for i in range(0, len(window), size):
-                chunk = window[i : i + size]
-                written += _write_chunk(mem, chunk, embs[i : i + size], previous)
-                bar.advance(len(chunk))
-    found = mem.store.get_many(written)
-    return [found[i] for i in written]
+                yield window[i : i + size], embs[i : i + size]
 
 
 def _previous_turns(mem: Memory, prepared: list[Prepared]) -> dict[str, Note]:

@@ -127,7 +127,7 @@ class Memory:
         for v, raw in zip(vectors, self.index.query(vectors, k, where=flt.without_validity()), strict=True):
             passed = self.store.candidates([i for i, _ in raw], flt)
             hits = [h for h in raw if h[0] in passed]
-            if len(hits) < len(raw) and len(raw) == k and len(hits) < k // 2:
+            if len(raw) == k and len(hits) < k // 2:  # the index had more: ask it with the whole filter
                 hits = self.index.query(v[None, :], k, where=flt)[0]
             out.append(hits)
         return out

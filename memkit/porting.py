@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError
 from memkit.filters import index_metadata
-from memkit.ingest import _event, snapshot
+from memkit.ingest import _event, embedded_chunks, snapshot
 from memkit.progress import progress_bar, want_progress
 from memkit.stores.sqlite import note_row
 from memkit.types import Link, Note, utcnow
@@ -68,24 +68,18 @@ def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: b
     if existing and on_conflict == "error":
         raise InvalidInputError(f"note {next(iter(existing))!r} already exists in {mem.path}")
     new = [n for n in notes if n.id not in existing]
-    step = mem.config.write_batch
-    wide = max(step, mem.config.embedder.window)  # one embedder call per window pads little (see ingest)
     now = utcnow()
     with progress_bar("importing notes", len(new), want_progress(progress, len(new))) as bar:
-        for w in range(0, len(new), wide):
-            window = new[w : w + wide]
-            vectors = mem._embed_notes(window)
-            for s in range(0, len(window), step):
-                chunk, embs = window[s : s + step], vectors[s : s + step]
-                with mem.store.transaction() as c:
-                    mem.store.insert_notes(c, [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(chunk)])
-                    mem.store.insert_events(c, [_event(n.id, "add", None, snapshot(n), now, "import", str(path))
-                                                for n in chunk])
-                    mem.store.bump_changes(c)
-                mem.store_count_hint += len(chunk)
-                mem.index.upsert([n.id for n in chunk], embs, [index_metadata(n) for n in chunk])
-                mem._index_synced()
-                bar.advance(len(chunk))
+        for chunk, embs in embedded_chunks(mem, new, lambda n: n):
+            with mem.store.transaction() as c:
+                mem.store.insert_notes(c, [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(chunk)])
+                mem.store.insert_events(c, [_event(n.id, "add", None, snapshot(n), now, "import", str(path))
+                                            for n in chunk])
+                mem.store.bump_changes(c)
+            mem.store_count_hint += len(chunk)
+            mem.index.upsert([n.id for n in chunk], embs, [index_metadata(n) for n in chunk])
+            mem._index_synced()
+            bar.advance(len(chunk))
     known = set(mem.store.versions())
     keep = [lk for lk in links if lk.src in known and lk.dst in known]
     with mem.store.transaction() as c:
