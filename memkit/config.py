@@ -150,6 +150,11 @@ class RetrievalConfig(_Section):
         default=0.2, ge=0, description="share of a hit's score a linked note receives (times the link's weight)"
     )
     recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of the best score")
+    present_weight: float = Field(
+        default=0.5, ge=0,
+        description="for a question about the present ('now', 'currently', 'these days'), each candidate also gains "
+        "this share of the best score times its place in time between the oldest (0) and newest (1) candidate",
+    )
     candidates: int = Field(default=50, ge=1, le=10_000, description="how many hits each retriever contributes")
     graph_seeds: int = Field(default=10, ge=1, description="top fused hits whose links are followed")
     link_weights: dict[str, float] = Field(

@@ -17,7 +17,7 @@ import numpy as np
 from memkit.config import RetrievalConfig
 from memkit.filters import Filter
 from memkit.stores.sqlite import Candidate, fts_query
-from memkit.text import STOPWORDS, terms
+from memkit.text import STOPWORDS, asks_about_present, terms
 from memkit.types import Hit, ScoreParts, utcnow
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
     Graph expansion propagates a share of a seed's fused score along its links
     (``graph_weight`` x link weight x seed score, the best seed counted), so a
     neighbour of a strong hit can enter the results without hub notes drowning
-    direct matches.  Recency adds a small reciprocal-rank bonus by experience time.
+    direct matches.  Recency adds a small reciprocal-rank bonus by experience time, and a larger
+    one in proportion to time when the question asks about the present.
     Every candidate's stored features are read once; each candidate passed ``flt``.
     """
     cfg = mem.config.retrieval
@@ -163,6 +164,12 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
         for r, i in enumerate(ranked):
             # a reciprocal-rank bonus, at most recency_weight x the best score
             score[i] += cfg.recency_weight * top_score * cfg.rrf_k / (cfg.rrf_k + r)
+        if cfg.present_weight > 0 and asks_about_present(query):
+            # "where does she live now?": the newest candidates answer it, older ones describe the past
+            newest, oldest = feats[ranked[0]].valid_from_ts, feats[ranked[-1]].valid_from_ts
+            span = (newest - oldest) or 1.0
+            for i in ranked:
+                score[i] *= 1.0 + cfg.present_weight * (feats[i].valid_from_ts - oldest) / span
     top = sorted(score, key=lambda i: (-score[i], i))
     if cfg.diversity > 0 and top:
         # MMR chooses which k notes to return; they are listed by score, so the best match stays first

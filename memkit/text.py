@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
-__all__ = ["STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date"]
+__all__ = ["STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date", "asks_about_present"]
 
 STOPWORDS = frozenset(
     """
@@ -28,6 +28,16 @@ just kind sort feel felt lately recently today yesterday tomorrow time times day
 s t d ll m re ve last next getting gets trying tried try let lets bit
 """.split()
 )
+
+_PRESENT = re.compile(
+    r"\b(now|nowadays|currently|current|these days|at the moment|at present|any ?more|latest|most recent)\b", re.I
+)
+
+
+def asks_about_present(query: str) -> bool:
+    """Whether a question asks about the present state ("where does she live now?", "current job")."""
+    return _PRESENT.search(query) is not None
+
 
 _WORD = re.compile(r"[^\W_][\w'\-]*", re.UNICODE)
 _SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”‘’/\\|<>@#$%^&*+=~`\n\r\t]|\s-\s|—|–")

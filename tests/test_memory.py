@@ -273,6 +273,24 @@ def test_diverse_results_are_listed_best_first_and_notes_about_a_named_person_co
     assert "Tom lives in Lisbon." not in [h.note.content for h in hits]
 
 
+def test_a_question_about_the_present_prefers_the_newest_matching_note(real_mem):
+    def month(m):
+        return datetime(2024, m, 1, tzinfo=timezone.utc)
+
+    notes = real_mem.add_many([
+        {"content": "I live in a small flat in Lisbon near the castle", "valid_from": month(1)},
+        {"content": "My brother lives in Madrid with his wife", "valid_from": month(2)},
+        {"content": "Work was busy this week, lots of meetings", "valid_from": month(4)},
+        {"content": "I moved to Porto last month, the flat is bigger", "valid_from": month(9)},
+    ], user_id="u", metadata={"speaker": "Maya"})
+    lisbon, porto = notes[0].id, notes[3].id
+    assert real_mem.search("Where does Maya live?", k=1, user_id="u")[0].note.id == lisbon  # the best match
+    for q in ["Where does Maya live now?", "Where does Maya currently live?", "Maya's home these days"]:
+        assert real_mem.search(q, k=1, user_id="u")[0].note.id == porto, q
+    real_mem.config.retrieval.present_weight = 0.0
+    assert real_mem.search("Where does Maya live now?", k=1, user_id="u")[0].note.id == lisbon
+
+
 def test_add_many_windows_and_chunks_do_not_change_what_is_stored(tmp_path):
     """Embedding windows and write chunks are a speed matter: order, vectors and session links stay the same."""
     turns = [{"content": f"turn {i}: {w} talked about the garden and the {w} tomatoes", "session_id": f"s{i % 2}",

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from memkit import Memory
 from memkit.cli.main import cli
 
 
@@ -92,3 +93,7 @@ def test_demo_runs(tmp_path):
     assert res.exit_code == 0, res.stdout
     assert "reopened from disk" in res.output and "evolution events" in res.stdout
     assert "superseded" in res.stdout
+    with Memory(tmp_path / "demo") as mem:  # the demo's headline question gets the current fact first
+        hits = mem.search("Where does Maya live now?", k=3, user_id="maya")
+    assert hits[0].note.content == "Maya lives in Porto."
+    assert not any("lease on a flat in Lisbon" in h.note.content for h in hits)
