@@ -110,6 +110,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "- diversity (MMR)": {"diversity": 0.0},
     "- informative prior": {"informative_terms": 0},
     "- recency": {"recency": False},
+    "- present intent": {"present_weight": 0.0},
     "RRF -> score fusion": {"fusion": "score"},
 }
 

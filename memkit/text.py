@@ -30,7 +30,7 @@ s t d ll m re ve last next getting gets trying tried try let lets bit
 )
 
 _PRESENT = re.compile(
-    r"\b(now|nowadays|currently|current|these days|at the moment|at present|any ?more|latest|most recent)\b", re.I
+    r"\b(now|nowadays|currently|current|these days|at the moment|at present|anymore|latest|most recent)\b", re.I
 )
 
 
