@@ -129,7 +129,9 @@ class RetrievalConfig(_Section):
         default=0.5, ge=0, description="raise notes whose metadata.speaker is named in the query by this fraction"
     )
     informative_terms: int = Field(
-        default=4, ge=0, description="notes with fewer content words than this are down-weighted in proportion (0: off)"
+        default=4, ge=0,
+        description="chat turns (notes with a session_id) with fewer content words than this are down-weighted in "
+        "proportion, as small talk; notes stored on their own are not (0: off)",
     )
     feedback: float = Field(
         default=2.0, ge=0,

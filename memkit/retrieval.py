@@ -129,8 +129,11 @@ def hybrid_search(mem: Memory, query: str, k: int, flt: Filter) -> list[Hit]:
             for i, v in extra.items():
                 base[i] += cfg.feedback * v
     if cfg.informative_terms > 0:
-        # small talk ("Haha same!", "What's new?") rarely holds evidence however well it matches
+        # small talk in a chat ("Haha same!", "What's new?") rarely holds evidence however well it matches;
+        # a short note stored on its own ("Maya lives in Porto.") was stored because it matters
         for i in base:
+            if feats[i].session_id is None:
+                continue
             n_terms = len(terms([feats[i].content]))
             if n_terms < cfg.informative_terms:
                 base[i] *= (1 + n_terms) / (1 + cfg.informative_terms)

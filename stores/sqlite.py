@@ -35,6 +35,7 @@ class Candidate(NamedTuple):
     content: str
     speaker: str | None  # metadata.speaker
     valid_from_ts: float
+    session_id: str | None = None
 
 
 SCHEMA_VERSION = 1
@@ -498,13 +499,14 @@ class SQLiteStore:
         out: dict[str, Candidate] = {}
         for chunk in _chunks(list(ids), 400):
             marks = ",".join("?" * len(chunk))
-            for nid, blob, content, speaker, ts in self.conn.execute(
-                f"SELECT id, embedding, content, json_extract(metadata, '$.speaker'), valid_from_ts FROM notes "
-                f"WHERE id IN ({marks}) AND {where}", (*chunk, *params)
+            for nid, blob, content, speaker, ts, session in self.conn.execute(
+                f"SELECT id, embedding, content, json_extract(metadata, '$.speaker'), valid_from_ts, session_id "
+                f"FROM notes WHERE id IN ({marks}) AND {where}", (*chunk, *params)
             ):
                 out[nid] = Candidate(
                     embedding=np.frombuffer(blob, dtype=np.float32) if blob is not None else None,
                     content=content, speaker=speaker if isinstance(speaker, str) else None, valid_from_ts=ts,
+                    session_id=session,
                 )
         return out
 
