@@ -16,6 +16,7 @@ __all__ = [
     "NotFoundError",
     "StoreError",
     "EmbeddingMismatchError",
+    "StoreInUseError",
     "MissingDependencyError",
     "RegistryError",
     "LLMError",
@@ -61,6 +62,10 @@ class StoreError(MemkitError):
 
 class EmbeddingMismatchError(StoreError):
     """The store was built with another embedding model or dimension."""
+
+
+class StoreInUseError(StoreError):
+    """Another process has the store open (a store is used by one process at a time)."""
 
 
 class MissingDependencyError(MemkitError, ImportError):

@@ -24,6 +24,7 @@ from memkit.linking import HeuristicJudge, LLMJudge
 from memkit.progress import progress_bar, want_progress
 from memkit.registry import embedders, note_builders, vector_indexes
 from memkit.stores.graph import NoteGraph
+from memkit.stores.lock import StoreLock
 from memkit.stores.sqlite import SQLiteStore
 from memkit.types import HistoryEvent, Hit, Note, Stats
 
@@ -51,6 +52,15 @@ class Memory:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the memory folder {self.path}: {exc}") from None
+        self._store_lock = StoreLock(self.path)
+        self._store_lock.acquire()
+        try:
+            self._open(config)
+        except BaseException:
+            self._store_lock.release()
+            raise
+
+    def _open(self, config: MemkitConfig | dict | None) -> None:
         cfg_file = self.path / _CONFIG
         if config is None and cfg_file.exists():
             self.config = MemkitConfig.from_toml(cfg_file)
@@ -418,9 +428,12 @@ class Memory:
             if self._closed:
                 return
             self._closed = True
-            if self._index is not None:
-                self._index.close()
-            self.store.close()
+            try:
+                if self._index is not None:
+                    self._index.close()
+                self.store.close()
+            finally:
+                self._store_lock.release()
 
     def __enter__(self) -> Memory:
         return self
