@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from memkit.builders.base import search_extra
-from memkit.errors import InvalidInputError
+from memkit.errors import InvalidInputError, StoreError
 from memkit.filters import index_metadata
 from memkit.ingest import _event, embedded_chunks, snapshot
 from memkit.progress import progress_bar, want_progress
@@ -25,36 +25,46 @@ FORMAT = "memkit-export/1"
 
 
 def export_jsonl(mem: Memory, path: Path) -> int:
+    """Write every note and link to ``path`` (through a temporary file, so a failed export leaves no half file)."""
+    if path.is_dir():
+        raise InvalidInputError(f"cannot export to {path}: it is a folder; give a file name")
     tmp = path.with_name(path.name + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"format": FORMAT, "embedder": mem.embedder.name, "exported_at": utcnow().isoformat()})
-                + "\n")
-        for note in mem.store.iter_notes():
-            f.write(json.dumps({"note": snapshot(note)}, ensure_ascii=False) + "\n")
-            n += 1
-        for lk in mem.store.all_links():
-            f.write(json.dumps({"link": lk.model_dump(mode="json")}, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(json.dumps({"format": FORMAT, "embedder": mem.embedder.name,
+                                "exported_at": utcnow().isoformat()}) + "\n")
+            for note in mem.store.iter_notes():
+                f.write(json.dumps({"note": snapshot(note)}, ensure_ascii=False) + "\n")
+                n += 1
+            for lk in mem.store.all_links():
+                f.write(json.dumps({"link": lk.model_dump(mode="json")}, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot export to {path}: {exc.strerror or exc}") from None
     return n
 
 
 def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: bool | None = None) -> int:
     if on_conflict not in ("skip", "error"):
         raise InvalidInputError("on_conflict must be 'skip' or 'error'")
-    if not path.exists():
+    if not path.is_file():
         raise InvalidInputError(f"no such file: {path}")
     notes: list[Note] = []
     links: list[Link] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
+    lineno = 0
+    try:
+        with path.open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
                 obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("expected a JSON object")
                 if lineno == 1:
                     if obj.get("format") != FORMAT:
-                        raise InvalidInputError(f"{path}: not a memkit export (format {obj.get('format')!r})")
+                        raise ValueError(f"not a memkit export (format {obj.get('format')!r}, expected {FORMAT!r})")
                     continue
                 if "note" in obj:
                     notes.append(Note.model_validate(obj["note"]))
@@ -62,8 +72,12 @@ def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: b
                     links.append(Link.model_validate(obj["link"]))
                 else:
                     raise ValueError("expected a 'note' or a 'link' object")
-            except (ValueError, ValidationError) as exc:
-                raise InvalidInputError(f"{path}:{lineno}: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:  # raised when a block is read, so no line number
+        raise InvalidInputError(f"{path}: not UTF-8 text") from None
+    except (ValueError, ValidationError) as exc:  # also bad JSON
+        raise InvalidInputError(f"{path}:{lineno}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     existing = mem.store.get_many([n.id for n in notes])
     if existing and on_conflict == "error":
         raise InvalidInputError(f"note {next(iter(existing))!r} already exists in {mem.path}")
