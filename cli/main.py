@@ -39,11 +39,11 @@ def _config(ctx: click.Context) -> Any:
     return MemkitConfig.from_toml(path)
 
 
-def _meta(pairs: tuple[str, ...]) -> dict[str, Any]:
+def _meta(pairs: tuple[str, ...], option: str = "--meta") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in pairs:
         if "=" not in p:
-            raise click.BadParameter(f"{p!r}: expected KEY=VALUE", param_hint="--meta")
+            raise click.BadParameter(f"{p!r}: expected KEY=VALUE", param_hint=option)
         k, v = p.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -122,7 +122,7 @@ def search(ctx: click.Context, query: str, k: int, user_id: str | None, agent_id
     """Hybrid search (dense + BM25 + graph + recency)."""
     mem = _open(ctx)
     hits = mem.search(query, k=k, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                      filters=_meta(filters) or None, include_superseded=include_superseded)
+                      filters=_meta(filters, "--filter") or None, include_superseded=include_superseded)
     if as_json:
         click.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
         return

@@ -61,6 +61,9 @@ def test_errors_are_one_clean_line(run):
     res = run("search", "x", "--filter", 'n={"$bad": 1}', code=2)
     assert res.stderr.startswith("error: filter on 'n': unknown operator") and "Traceback" not in res.stdout
     assert run("add", "   ", code=2).stderr.startswith("error: item 0: content")
+    assert "Invalid value for --filter: 'noequals': expected KEY=VALUE" in run("search", "x", "--filter", "noequals",
+                                                                              code=2).stderr
+    assert "Invalid value for --meta: 'x': expected KEY=VALUE" in run("add", "y", "--meta", "x", code=2).stderr
 
 
 def test_every_command_has_help():
