@@ -236,3 +236,22 @@ def test_max_pooling_scores_the_strongest_prompt_token():
     m = torch.tensor([[True, True, True, False]])
     assert masked_pool(v, m, "max").item() == 5.0
     assert masked_pool(v, m, "mean").item() == pytest.approx(8 / 3)
+
+
+def test_qwen2_family(tiny_tokenizer, edits, tmp_path):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from memkit.editing.base_model import load_base_model
+
+    torch.manual_seed(0)
+    cfg = Qwen2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                      num_key_value_heads=2, vocab_size=len(tiny_tokenizer), max_position_embeddings=256,
+                      pad_token_id=tiny_tokenizer.pad_token_id, eos_token_id=tiny_tokenizer.eos_token_id)
+    Qwen2ForCausalLM(cfg).save_pretrained(tmp_path / "qwen")
+    tiny_tokenizer.save_pretrained(tmp_path / "qwen")
+    model, tokenizer = load_base_model(tmp_path / "qwen", device="cpu")  # any HF causal LM from a local folder
+    wise = WISE(tiny_config(layer=None, layer_fraction=0.67), model=model, tokenizer=tokenizer)
+    assert wise.layer == "model.layers.2.mlp.down_proj" and not wise.transposed
+    wise.write(edits[:1])
+    after = wise.score([edits[0].prompt], [edits[0].target_new])[0]
+    assert after.routed == 0 and after.token_accuracy == 1.0
