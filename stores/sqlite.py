@@ -220,13 +220,20 @@ class SQLiteStore:
             if self.conn.in_transaction:  # nested: join the outer transaction
                 yield self.conn
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to the note store {self.path}: {exc}") from None
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):  # disk full, I/O error, a store changed under us
+                    raise StoreError(f"writing to the note store {self.path} failed, nothing of this change was "
+                                     f"kept: {exc}") from exc
                 raise
-            self.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

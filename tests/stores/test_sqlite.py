@@ -90,3 +90,24 @@ def test_candidates_read_features_of_the_notes_passing_the_filter(tmp_path):
     assert got[a.id].embedding.tolist() == [1.0] * 4
     assert got[a.id].valid_from_ts == a.valid_from.timestamp()
     assert set(s.candidates([a.id, b.id])) == {a.id, b.id}
+
+
+def test_a_full_disk_is_a_store_error_and_keeps_every_committed_note(tmp_path):
+    """SQLite's page limit stands in for a full disk: the failing chunk is rolled back, the rest stays."""
+    from memkit import Memory
+
+    cfg = {"embedder": {"kind": "hash", "model": "hash"}, "index": {"kind": "exact"}, "write_batch": 16}
+    with Memory(tmp_path / "m", cfg) as mem:
+        mem.add_many([f"kept note {i}" for i in range(20)], user_id="u")
+        pages = mem.store.conn.execute("PRAGMA page_count").fetchone()[0]
+        mem.store.conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+        with pytest.raises(StoreError, match="nothing of this change was kept: database or disk is full"):
+            mem.add_many([f"a long note {i} " + "with many words " * 100 for i in range(300)], user_id="u")
+        stored = mem.stats()
+        assert 20 <= stored.notes < 320 and stored.vector_count == stored.notes
+        mem.store.conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+        mem.add("written once there was space again", user_id="u")
+    with Memory(tmp_path / "m", cfg) as mem:
+        assert mem.stats().notes == stored.notes + 1
+        assert all(mem.get(n.id).content for n in mem.store.iter_notes())
+        assert mem.search("space again", k=1, user_id="u")[0].note.content == "written once there was space again"
