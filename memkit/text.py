@@ -8,7 +8,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
-__all__ = ["STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date", "asks_about_present"]
+__all__ = [
+    "STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date",
+    "asks_about_present",
+]
 
 STOPWORDS = frozenset(
     """

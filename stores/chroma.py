@@ -41,25 +41,26 @@ class ChromaIndex:
 
     def _open(self) -> None:
         try:
-            self._client = self._chromadb.PersistentClient(path=str(self.path), settings=self._settings)
-            self._col = self._client.get_or_create_collection(
-                _COLLECTION,
-                configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
-                embedding_function=None,
-            )
+            self._connect()
         except (self._chromadb.errors.ChromaError, RuntimeError, ValueError, OSError) as exc:
             # The index is derived data: a damaged one is dropped and rebuilt from SQLite.
             log.warning("vector index at %s is unreadable (%s); rebuilding it from the note store", self.path, exc)
             shutil.rmtree(self.path, ignore_errors=True)
             try:
-                self._client = self._chromadb.PersistentClient(path=str(self.path), settings=self._settings)
-                self._col = self._client.get_or_create_collection(
-                    _COLLECTION,
-                    configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
-                    embedding_function=None,
-                )
+                self._connect()
             except (self._chromadb.errors.ChromaError, RuntimeError, ValueError, OSError) as exc2:
                 raise StoreError(f"cannot create the vector index at {self.path}: {exc2}") from None
+
+    def _connect(self) -> None:
+        self._client = self._chromadb.PersistentClient(path=str(self.path), settings=self._settings)
+        self._col = self._collection()
+
+    def _collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            _COLLECTION,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
+            embedding_function=None,
+        )
 
     @contextmanager
     def _guard(self, doing: str) -> Iterator[None]:
@@ -124,11 +125,7 @@ class ChromaIndex:
                 self._client.delete_collection(_COLLECTION)
             except self._chromadb.errors.NotFoundError:
                 pass  # already gone: nothing to drop
-            self._col = self._client.get_or_create_collection(
-                _COLLECTION,
-                configuration={"hnsw": {"space": "cosine", "ef_search": self.config.hnsw_ef_search}},
-                embedding_function=None,
-            )
+            self._col = self._collection()
 
     def close(self) -> None:
         # chromadb keeps a process-wide system cache per path; clearing it releases the files.
