@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +19,8 @@ from memkit.errors import MissingDependencyError
 __all__ = ["JSONResult", "complete_json", "complete_text", "litellm_module", "extract_json"]
 
 M = TypeVar("M", bound=BaseModel)
+UNREACHABLE_PAUSE_S, UNREACHABLE_MAX_PAUSE_S = 30.0, 600.0
+_UNREACHABLE: dict[tuple[str, Any], tuple[float, float]] = {}  # (model, api_base) -> (failed at, pause)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
 
 
@@ -81,11 +84,22 @@ def complete_json(
     retries: int = 2,
     **params: Any,
 ) -> JSONResult[M]:
-    """Call ``model`` up to ``1 + retries`` times until its answer parses as ``schema``."""
+    """Call ``model`` up to ``1 + retries`` times until its answer parses as ``schema``.
+
+    A model that cannot be reached (connection refused, timed out) is not retried, and then not
+    called at all for a pause (30 s, doubling while it stays unreachable, at most 10 min): notes
+    built while the server is down fall back at once instead of each waiting on every retry.
+    """
     import openai
 
     litellm = litellm_module()
     result: JSONResult[M] = JSONResult()
+    server = (model, params.get("api_base"))
+    down = _UNREACHABLE.get(server)
+    if down is not None and time.monotonic() < down[0] + down[1]:
+        result.errors.append(f"unreachable: the last call failed {time.monotonic() - down[0]:.0f}s ago; not called "
+                             f"again until {down[1]:.0f}s after it")
+        return result
     convo = list(messages)
     for _ in range(1 + retries):
         result.attempts += 1
@@ -94,7 +108,12 @@ def complete_json(
         except openai.OpenAIError as exc:
             msg = str(exc).splitlines()[0] if str(exc) else ""
             result.errors.append(f"{type(exc).__name__}: {msg}"[:300])
+            if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+                pause = min(2 * down[1], UNREACHABLE_MAX_PAUSE_S) if down else UNREACHABLE_PAUSE_S
+                _UNREACHABLE[server] = (time.monotonic(), pause)
+                return result
             continue
+        _UNREACHABLE.pop(server, None)
         text = resp.choices[0].message.content or ""
         result.raw = text
         try:
