@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,6 +45,9 @@ def litellm_module() -> Any:
         raise MissingDependencyError("litellm", purpose="LLM note building") from None
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    # litellm's provider types (e.g. ollama's) make pydantic warn about ReadOnly items on first use
+    warnings.filterwarnings("ignore", message=r".*using the `ReadOnly` qualifier", category=UserWarning,
+                            module=r"pydantic\..*")
     from memkit.llm.local import register_local_provider
 
     register_local_provider(litellm)
