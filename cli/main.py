@@ -266,12 +266,13 @@ def reindex(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--store", "demo_store", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="folder for the demo's own store (default: ~/.memkit/demo; wiped first)")
+              help="folder for the demo's own store, wiped first: its default, one it made, or an empty one "
+              "(default: ~/.memkit/demo)")
 def demo(demo_store: Path | None) -> None:
     """Write a few dozen notes, show links and evolution, reopen from disk and search."""
-    from memkit.demo import run_demo
+    from memkit.demo import default_demo_store, run_demo
 
-    run_demo(demo_store or Path.home() / ".memkit" / "demo", _console())
+    run_demo(demo_store or default_demo_store(), _console())
 
 
 def _add_optional(name: str, target: str) -> None:

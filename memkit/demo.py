@@ -10,9 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from memkit.errors import InvalidInputError
 from memkit.memory import Memory
+from memkit.stores.lock import StoreLock
 
-__all__ = ["run_demo", "DEMO_SESSIONS"]
+__all__ = ["run_demo", "default_demo_store", "DEMO_SESSIONS"]
 
 # Three chat sessions between Maya and her assistant, weeks apart.
 DEMO_SESSIONS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -67,10 +69,31 @@ QUERIES = [
 ]
 
 
+_MARKER = ".memkit-demo"
+
+
+def default_demo_store() -> Path:
+    return Path.home() / ".memkit" / "demo"
+
+
+def _fresh_folder(store: Path) -> None:
+    """Empty the demo's folder, but only its default one, one it made or an empty one: never a user's store."""
+    if store.exists():
+        ours = (store / _MARKER).exists() or store == default_demo_store()
+        if not store.is_dir() or (any(store.iterdir()) and not ours):
+            raise InvalidInputError(f"{store} is not empty and was not made by `memkit demo`; the demo wipes its "
+                                    "folder, so give it a new or empty one")
+        lock = StoreLock(store)
+        lock.acquire()  # refuses a demo store another process has open
+        lock.release()
+        shutil.rmtree(store)
+    store.mkdir(parents=True)
+    (store / _MARKER).touch()
+
+
 def run_demo(store: Path, console: Console | None = None) -> None:
     console = console or Console()
-    if store.exists():
-        shutil.rmtree(store)
+    _fresh_folder(store)
     console.rule("[bold]memkit demo")
     console.print(f"store: [cyan]{store}[/] (SQLite + Chroma + the bundled all-MiniLM-L6-v2; no server, no key)")
     items = []

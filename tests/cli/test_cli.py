@@ -91,11 +91,27 @@ def test_installed_script_and_memkit_home(tmp_path):
     assert bad.returncode == 3 and bad.stderr.strip() == "error: no note with id 'nope'"
 
 
+def test_demo_never_wipes_a_folder_it_did_not_make(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    res = CliRunner().invoke(cli, ["demo", "--store", str(mine)])
+    assert res.exit_code == 2 and "was not made by `memkit demo`" in res.stderr
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    with Memory(tmp_path / "store") as mem:  # nor a memkit store
+        mem.add("a real memory", user_id="u")
+    assert CliRunner().invoke(cli, ["demo", "--store", str(tmp_path / "store")]).exit_code == 2
+    with Memory(tmp_path / "store") as mem:
+        assert mem.stats().notes == 1
+
+
 def test_demo_runs(tmp_path):
     res = CliRunner().invoke(cli, ["demo", "--store", str(tmp_path / "demo")], catch_exceptions=False)
     assert res.exit_code == 0, res.stdout
     assert "reopened from disk" in res.output and "evolution events" in res.stdout
     assert "superseded" in res.stdout
+    again = CliRunner().invoke(cli, ["demo", "--store", str(tmp_path / "demo")], catch_exceptions=False)
+    assert again.exit_code == 0  # its own folder is wiped and written again
     with Memory(tmp_path / "demo") as mem:  # the demo's headline question gets the current fact first
         hits = mem.search("Where does Maya live now?", k=3, user_id="maya")
     assert hits[0].note.content == "Maya lives in Porto."
