@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from memkit.cli.group import MemkitGroup
+from memkit.errors import InvalidInputError
 
 __all__ = ["cli", "main"]
 
@@ -89,10 +90,15 @@ def add(ctx: click.Context, content: str | None, user_id: str | None, agent_id: 
     mem = _open(ctx)
     if file is not None:
         items: list[Any] = []
-        for line in file:
+        for lineno, line in enumerate(file, start=1):
             line = line.strip()
-            if line:
+            if not line:
+                continue
+            try:
                 items.append(json.loads(line) if line.startswith("{") else line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"{file.name}:{lineno}: a line starting with '{{' must be a JSON object "
+                                        f"({exc.msg}, column {exc.colno}); nothing was added") from None
         notes = mem.add_many(items, user_id=user_id, agent_id=agent_id, session_id=session_id,
                              metadata=_meta(meta) or None, progress=True)
     else:

@@ -64,6 +64,10 @@ def test_errors_are_one_clean_line(run):
     assert "Invalid value for --filter: 'noequals': expected KEY=VALUE" in run("search", "x", "--filter", "noequals",
                                                                               code=2).stderr
     assert "Invalid value for --meta: 'x': expected KEY=VALUE" in run("add", "y", "--meta", "x", code=2).stderr
+    bad = run("add", "--file", "-", input='fine line\n{"content": \n', code=2)
+    assert bad.stderr.strip() == ("error: <stdin>:2: a line starting with '{' must be a JSON object (Expecting value, "
+                                  "column 12); nothing was added")
+    assert json.loads(run("stats", "--json").stdout)["notes"] == 0
 
 
 def test_every_command_has_help():
