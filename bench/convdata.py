@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from memkit.errors import BenchError, InvalidInputError
+from memkit.errors import BenchError, InvalidInputError, validation_message
 from memkit.text import STOPWORDS, stem, words
 
 __all__ = [
@@ -245,7 +245,7 @@ def _sample(raw: Any, where: str, report: LocomoReport) -> Conversation:
     try:
         return Conversation(id=sid, speakers=speakers, sessions=sessions, questions=questions)  # type: ignore[arg-type]
     except ValidationError as e:
-        raise BenchError(f"{sid}: {e.errors()[0]['msg']}") from None
+        raise BenchError(f"{sid}: {validation_message(e, 'conversation')}") from None
 
 
 def read_locomo(path: str | Path) -> LocomoFile:
@@ -294,8 +294,7 @@ def load_jsonl(path: str | Path) -> list[Conversation]:
             try:
                 out.append(Conversation.model_validate_json(line))
             except ValidationError as e:
-                err = e.errors()[0]
-                raise BenchError(f"{p}:{n}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+                raise BenchError(f"{p}:{n}: {validation_message(e, 'conversation')}") from None
     return out
 
 

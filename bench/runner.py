@@ -19,12 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memkit.bench.records import Answer, Ask, Episode, EpisodeRecord, ItemResult, Write
 from memkit.bench.systems import BenchSystem, SystemSpec, build_system
 from memkit.bench.task import Summary, Task
-from memkit.errors import BenchError
+from memkit.errors import BenchError, validation_message
 
 __all__ = ["RunConfig", "SystemRun", "RunManifest", "run_task", "load_run", "read_items", "default_out", "make_task"]
 
@@ -100,7 +100,9 @@ def load_run(path: str | Path) -> RunManifest:
         return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BenchError(f"no run file at {path}") from None
-    except ValueError as exc:
+    except ValidationError as exc:
+        raise BenchError(f"{path} is not a memkit bench run file: {validation_message(exc, 'run')}") from None
+    except ValueError as exc:  # e.g. not UTF-8 text
         raise BenchError(f"{path} is not a memkit bench run file: {exc}") from None
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memkit.bench.readers import FunctionReader, LiteLLMReader, Reader, render_user_text, shared_hf_reader
 from memkit.bench.records import Answer, MemoryRecord, Passage, Query, TargetResult
-from memkit.errors import BenchError, InvalidInputError, NotFoundError
+from memkit.errors import BenchError, InvalidInputError, NotFoundError, validation_message
 from memkit.protocols import BenchSystem
 
 __all__ = [
@@ -72,9 +72,8 @@ class SystemSpec(BaseModel):
         try:
             spec = cls.model_validate(fields)
         except ValidationError as exc:
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'system'}: {e['msg']}" for e in exc.errors())
             raise InvalidInputError(
-                f"bad system {text!r}: {msgs} (kinds: base, oracle, retrieval, parametric)"
+                f"bad system {text!r}: {validation_message(exc, 'system')} (kinds: base, oracle, retrieval, parametric)"
             ) from None
         if spec.kind == "parametric" and not spec.backend:
             raise InvalidInputError(f"system {text!r}: a parametric system needs backend=NAME (e.g. wise)")

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memkit.bench.metrics import group_by_tag, summarize_metric
 from memkit.bench.records import Answer, Episode, ItemResult, Passage, Query
-from memkit.errors import BenchError, InvalidInputError
+from memkit.errors import BenchError, InvalidInputError, validation_message
 
 __all__ = [
     "MetricSpec",
@@ -158,8 +158,8 @@ class Task:
         try:
             self.params = self.Params.model_validate(params or {})
         except ValidationError as exc:
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise InvalidInputError(f"bad parameters for task {self.spec.name!r}: {msgs}") from None
+            raise InvalidInputError(f"bad parameters for task {self.spec.name!r}: "
+                                    f"{validation_message(exc, 'params')}") from None
         self.data = data
 
     # -- hooks --------------------------------------------------------------

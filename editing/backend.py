@@ -31,7 +31,7 @@ from memkit.editing.base_model import DEFAULT_BASE_MODEL, load_base_model, requi
 from memkit.editing.config import EditorConfig
 from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
 from memkit.editing.types import EditRequest, TargetScore, WriteReport
-from memkit.errors import EditingError, InvalidInputError
+from memkit.errors import EditingError, InvalidInputError, validation_message
 
 __all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]
 
@@ -381,7 +381,7 @@ def _as_request(item: EditRequest | dict[str, Any]) -> EditRequest:
         try:
             return EditRequest.model_validate(item)
         except ValidationError as exc:
-            raise InvalidInputError(f"not a valid edit request: {exc}") from None
+            raise InvalidInputError(f"not a valid edit request: {validation_message(exc, 'request')}") from None
     raise InvalidInputError(f"write takes EditRequest records (or dicts), got {type(item).__name__}")
 
 

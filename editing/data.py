@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from memkit.editing.types import EditRequest
-from memkit.errors import InvalidInputError
+from memkit.errors import InvalidInputError, validation_message
 
 __all__ = ["load_edit_dataset", "parse_edit_record"]
 
@@ -97,7 +97,7 @@ def parse_edit_record(rec: dict[str, Any], index: int = 0, fmt: Format = "auto")
     try:
         return EditRequest.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidInputError(f"record {index} is not a valid edit: {exc}") from None
+        raise InvalidInputError(f"record {index} is not a valid edit: {validation_message(exc, 'record')}") from None
 
 
 def _records(path: Path) -> Iterable[Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from memkit.builders.base import search_extra
-from memkit.errors import InvalidInputError, NotFoundError, StoreError
+from memkit.errors import InvalidInputError, NotFoundError, StoreError, validation_message
 from memkit.filters import index_metadata
 from memkit.ingest import _event, _update_row, snapshot
 from memkit.stores.sqlite import note_row
@@ -32,9 +32,7 @@ def _apply(note: Note, changes: dict[str, Any]) -> Note:
     try:
         return Note.model_validate({**note.model_dump(), **changes})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "note"
-        raise InvalidInputError(f"cannot update note {note.id}: {loc}: {err['msg']}") from None
+        raise InvalidInputError(f"cannot update note {note.id}: {validation_message(exc, 'note')}") from None
 
 
 def _write(mem: Memory, new: Note, events: list[dict[str, Any]], embedding: Any = None) -> None:
@@ -101,7 +99,7 @@ def add_link(mem: Memory, src: str, dst: str, kind: str = "manual", weight: floa
     try:
         link = Link(src=src, dst=dst, kind=kind, weight=weight, actor=actor)
     except ValidationError as exc:
-        raise InvalidInputError(f"bad link: {exc.errors()[0]['msg']}") from None
+        raise InvalidInputError(f"bad link: {validation_message(exc, 'link')}") from None
     with mem.store.transaction() as c:
         if mem.store.insert_links(c, [link]):
             mem.store.insert_events(c, [_event(src, "link", None, {"dst": dst, "kind": kind, "weight": weight},

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from memkit.errors import ConfigError
+from memkit.errors import ConfigError, validation_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -232,11 +232,7 @@ def _toml_value(v: Any) -> str:
 
 
 def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "config"
-        parts.append(f"{loc}: {err['msg']}")
-    return "invalid config: " + "; ".join(parts)
+    return "invalid config: " + validation_message(exc, "config")
 
 
 def default_home() -> Path:

@@ -8,6 +8,8 @@ that already catch those.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "MemkitError",
     "ConfigError",
@@ -22,6 +24,7 @@ __all__ = [
     "LLMError",
     "EditingError",
     "BenchError",
+    "validation_message",
 ]
 
 
@@ -94,3 +97,8 @@ class EditingError(MemkitError):
 
 class BenchError(MemkitError):
     """A benchmark task or run is misconfigured or its data is unusable."""
+
+
+def validation_message(exc: Any, what: str = "input") -> str:
+    """A pydantic ``ValidationError`` as one line: ``field.path: message; ...`` (``what`` names a top-level error)."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}" for err in exc.errors())

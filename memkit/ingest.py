@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from memkit.builders.base import search_extra
-from memkit.errors import InvalidInputError, NotFoundError
+from memkit.errors import InvalidInputError, NotFoundError, validation_message
 from memkit.filters import Filter, index_metadata
 from memkit.linking import Neighbour
 from memkit.progress import progress_bar, want_progress
@@ -108,9 +108,7 @@ def prepare_items(items: Sequence[Any], defaults: Mapping[str, Any]) -> list[Pre
         try:
             note = Note(**data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "note"
-            raise InvalidInputError(f"{where}: {loc}: {err['msg']}") from None
+            raise InvalidInputError(f"{where}: {validation_message(exc, 'note')}") from None
         if note.id in seen_ids:
             raise InvalidInputError(f"{where}: duplicate id {note.id!r} in this batch")
         seen_ids.add(note.id)

@@ -1,0 +1,38 @@
+"""Errors read as one line, whatever pydantic found wrong."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from memkit.errors import BenchError, InvalidInputError, validation_message
+
+
+class _Thing(BaseModel):
+    name: str
+    size: int = Field(ge=0)
+
+
+def test_validation_message_lists_every_field_on_one_line():
+    with pytest.raises(ValidationError) as info:
+        _Thing.model_validate({"size": -1})
+    assert validation_message(info.value, "thing") == (
+        "name: Field required; size: Input should be greater than or equal to 0")
+    with pytest.raises(ValidationError) as info:
+        _Thing.model_validate_json("not json")
+    assert validation_message(info.value, "thing").startswith("thing: Invalid JSON")
+
+
+def test_user_facing_validation_errors_are_one_line(tmp_path):
+    from memkit.bench.runner import load_run
+    from memkit.editing.data import parse_edit_record
+
+    bad = tmp_path / "run.json"
+    bad.write_text('{"task": 3}', encoding="utf-8")
+    with pytest.raises(BenchError) as run_err:
+        load_run(bad)
+    with pytest.raises(InvalidInputError) as edit_err:
+        parse_edit_record({"prompt": "", "target_new": "x"}, 7, fmt="easyedit")
+    for err in (run_err.value, edit_err.value):
+        assert "\n" not in str(err) and "errors.pydantic.dev" not in str(err), str(err)
+    assert str(edit_err.value).startswith("record 7 is not a valid edit: ")
