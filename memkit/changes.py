@@ -96,6 +96,8 @@ def add_link(mem: Memory, src: str, dst: str, kind: str = "manual", weight: floa
     for nid in (src, dst):
         if nid not in found:
             raise NotFoundError(f"no note with id {nid!r}")
+    if found[src].user_id != found[dst].user_id:
+        raise InvalidInputError(f"notes {src!r} and {dst!r} belong to different users and cannot be linked")
     try:
         link = Link(src=src, dst=dst, kind=kind, weight=weight, actor=actor)
     except ValidationError as exc:

@@ -128,9 +128,14 @@ def _check_references(mem: Memory, prepared: list[Prepared]) -> None:
     if missing:
         raise NotFoundError(f"no note with id {sorted(missing)[0]!r} (referenced by supersedes/links)")
     for p in prepared:
+        if p.note.id in p.supersedes or p.note.id in p.links:
+            raise InvalidInputError(f"note {p.note.id!r} cannot supersede or link to itself")
         for old in p.supersedes:
             if old in found and found[old].user_id != p.note.user_id:
                 raise InvalidInputError(f"note {old!r} belongs to another user and cannot be superseded by this one")
+        for dst in p.links:
+            if dst in found and found[dst].user_id != p.note.user_id:
+                raise InvalidInputError(f"note {dst!r} belongs to another user and cannot be linked to this one")
 
 
 def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progress: bool | None) -> list[Note]:

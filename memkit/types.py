@@ -163,7 +163,7 @@ class Link(BaseModel):
     src: str
     dst: str
     kind: LinkKind = "semantic"
-    weight: float = 1.0
+    weight: float = Field(default=1.0, ge=0.0, le=1.0, description="how strongly graph expansion follows it")
     created_at: AwareDatetime = Field(default_factory=utcnow)
     actor: str = "user"
 

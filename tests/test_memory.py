@@ -206,6 +206,8 @@ def test_import_in_windows_and_chunks_keeps_every_note_and_vector(tmp_path):
 
 def test_bad_input_is_rejected_and_loses_nothing(real_mem):
     keep = real_mem.add("keep me", user_id="u")
+    mine = real_mem.add("a second note of mine", user_id="u")
+    theirs = real_mem.add("someone else's note", user_id="v")
     before = real_mem.stats()
     for call, message in [
         (lambda: real_mem.add(""), "content"),
@@ -222,6 +224,11 @@ def test_bad_input_is_rejected_and_loses_nothing(real_mem):
         (lambda: real_mem.update(keep.id, color="red"), "cannot update field"),
         (lambda: real_mem.update(keep.id, content="  "), "content"),
         (lambda: real_mem.related(keep.id, depth=0), "depth"),
+        (lambda: real_mem.link(keep.id, theirs.id), "different users"),  # related() would cross users
+        (lambda: real_mem.add("x", user_id="u", links=[theirs.id]), "another user"),
+        (lambda: real_mem.link(keep.id, keep.id), "itself"),
+        (lambda: real_mem.add_many([{"id": "me", "content": "x", "supersedes": "me"}]), "itself"),
+        (lambda: real_mem.link(keep.id, mine.id, weight=5), "weight: Input should be less than or equal to 1"),
     ]:
         with pytest.raises((InvalidInputError, NotFoundError), match=message):
             call()
