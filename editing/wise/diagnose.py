@@ -16,10 +16,10 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from memkit.editing.types import EditRequest
-from memkit.errors import EditingError
+from memkit.errors import EditingError, validation_message
 
 __all__ = ["RoutingReport", "routing_report", "main"]
 
@@ -95,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.overrides:
         try:
             config = config.model_validate({**config.model_dump(), **dict(map(parse_override, args.overrides))})
-        except ValueError as exc:  # pydantic's ValidationError is one too
+        except ValidationError as exc:
+            raise SystemExit(f"--set: {validation_message(exc, 'config')}") from None
+        except ValueError as exc:  # no KEY=
             raise SystemExit(f"--set: {exc}") from None
     model, tokenizer = load_base_model(args.base_model, device="cpu")
     memory = create_memory("wise", config=config, model=copy.deepcopy(model), tokenizer=tokenizer,

@@ -43,3 +43,15 @@ def test_routing_report_needs_one_memory_per_edit(tiny_llama, tiny_tokenizer, ed
     with pytest.raises(EditingError, match="one side memory per edit"):
         routing_report(memory, edits[:4])
 
+
+
+@pytest.mark.parametrize("override,message", [
+    ("mask_ratio=7", "--set: mask_ratio: Input should be less than or equal to 1"),
+    ("=3", "--set: expected KEY=VALUE, got '=3'"),
+])
+def test_a_bad_override_is_one_line_before_any_model_loads(override, message):
+    from memkit.editing.wise.diagnose import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--set", override])
+    assert str(info.value.code) == message
