@@ -39,6 +39,30 @@ def _machine(device: str) -> dict[str, Any]:
     return info
 
 
+def _configs(backends: list[str], base_model: str | None,
+             overrides: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """Each back end's config with its overrides applied, checked before any model is loaded."""
+    from pydantic import ValidationError
+
+    from memkit.errors import ConfigError, validation_message
+    from memkit.registry import parametric_memories
+
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(backends))
+    if unknown:
+        raise ConfigError(f"overrides for back ends that are not run: {unknown} (run: {backends})")
+    configs: dict[str, Any] = {}
+    for name in backends:
+        config = parametric_memories.get(name).default_config(str(base_model) if base_model else "smollm2-135m-instruct")
+        if name in overrides:
+            try:
+                config = type(config).model_validate({**config.model_dump(), **overrides[name]})
+            except ValidationError as exc:
+                raise ConfigError(f"{name}: {validation_message(exc, 'config')}") from None
+        configs[name] = config
+    return configs
+
+
 def run_benchmark(
     backends: list[str],
     ts: list[int],
@@ -56,8 +80,8 @@ def run_benchmark(
 
     from memkit.editing import create_memory, evaluate_edits, locality_baseline, synthetic_edits
     from memkit.editing.base_model import load_base_model, resolve_device
-    from memkit.registry import parametric_memories
 
+    configs = _configs(backends, base_model, overrides)
     device = resolve_device(device)
     master, tokenizer = load_base_model(base_model, device=device)
     rows: list[dict[str, Any]] = []
@@ -65,15 +89,10 @@ def run_benchmark(
                   disable=not progress) as bar:
         overall = bar.add_task("all runs", total=len(backends) * sum(ts))
         for name in backends:
-            cls = parametric_memories.get(name)
             for t in ts:
                 edits = synthetic_edits(t, seed=seed)
-                config = cls.default_config(str(base_model) if base_model else "smollm2-135m-instruct")
-                if overrides and name in overrides:
-                    config = config.model_copy(update=overrides[name])
-                    config = type(config).model_validate(config.model_dump())
-                memory = create_memory(name, config=config, model=copy.deepcopy(master), tokenizer=tokenizer,
-                                       base_model=base_model)
+                memory = create_memory(name, config=configs[name].model_copy(deep=True), model=copy.deepcopy(master),
+                                       tokenizer=tokenizer, base_model=base_model)
                 baseline = locality_baseline(memory, edits)
                 task = bar.add_task(f"{name} T={t}", total=t)
                 seconds = 0.0
@@ -172,8 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         if not field:
             parser.error(f"--set {item!r}: expected BACKEND.KEY=JSON")
         overrides.setdefault(backend, {})[field] = value
-    data = run_benchmark(args.backends, args.t, seed=args.seed, base_model=args.base_model, device=args.device,
-                         overrides=overrides, progress=not args.no_progress)
+    from memkit.errors import ConfigError
+
+    try:
+        data = run_benchmark(args.backends, args.t, seed=args.seed, base_model=args.base_model, device=args.device,
+                             overrides=overrides, progress=not args.no_progress)
+    except ConfigError as exc:
+        parser.error(str(exc))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(data, indent=2))
     print_table(data)
