@@ -154,8 +154,8 @@ class RetrievalConfig(_Section):
     recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of the best score")
     present_weight: float = Field(
         default=0.5, ge=0,
-        description="for a question about the present ('now', 'currently', 'these days'), each candidate also gains "
-        "this share of the best score times its place in time between the oldest (0) and newest (1) candidate",
+        description="for a question about the present ('now', 'currently', 'these days'), each candidate's score is "
+        "multiplied by 1 + present_weight x its place in time between the oldest (0) and newest (1) candidate",
     )
     candidates: int = Field(default=50, ge=1, le=10_000, description="how many hits each retriever contributes")
     graph_seeds: int = Field(default=10, ge=1, description="top fused hits whose links are followed")
