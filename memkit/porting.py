@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from memkit.builders.base import search_extra
-from memkit.errors import InvalidInputError, StoreError
+from memkit.errors import InvalidInputError, StoreError, validation_message
 from memkit.filters import index_metadata
 from memkit.ingest import _event, embedded_chunks, snapshot
 from memkit.progress import progress_bar, want_progress
@@ -74,8 +74,10 @@ def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: b
                     raise ValueError("expected a 'note' or a 'link' object")
     except UnicodeDecodeError:  # raised when a block is read, so no line number
         raise InvalidInputError(f"{path}: not UTF-8 text") from None
-    except (ValueError, ValidationError) as exc:  # also bad JSON
-        raise InvalidInputError(f"{path}:{lineno}: {str(exc).splitlines()[0]}") from None
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path}:{lineno}: {validation_message(exc, 'record')}") from None
+    except ValueError as exc:  # bad JSON, or not a memkit line
+        raise InvalidInputError(f"{path}:{lineno}: {exc}") from None
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
     existing = mem.store.get_many([n.id for n in notes])
