@@ -1,0 +1,175 @@
+"""A faster way to run a sentence-transformers model on CPU: its transformer traced once, batches in parallel.
+
+``SentenceTransformer.encode`` runs the transformer op by op from Python, and splits each op
+over torch's intra-op threads, which wait for each other after every op.  Beside other work
+(``add_many`` builds, links and stores notes while the next texts are embedded) that costs
+twice: every op needs the GIL, and a thread that loses its core stalls its partner.
+
+Here the transformer is traced once with TorchScript, so a whole forward pass runs in C++
+without the GIL, and whole length-sorted batches go to ``workers`` threads of one torch
+thread each, which never wait for each other.  Tokenisation and the model's other modules
+(pooling, normalisation, dense layers) are sentence-transformers' own, so the vectors are
+those of ``encode``; the trace is checked against the eager model when it is built, and a
+model it does not fit is run eagerly instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["TracedEncoder", "trace_encoder"]
+
+log = logging.getLogger(__name__)
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# two texts of different lengths: the trace must see padding, or it would drop the attention mask
+_EXAMPLE = ["memkit", "a padded batch shows the trace how the attention mask is used"]
+_PROBE = ["a different batch", "of other lengths than the example, to check the trace", "third"]
+_TOLERANCE = 1e-4
+
+
+class TracedEncoder:
+    """Embeds texts like ``model.encode(..., normalize_embeddings=True)``, faster and without the GIL."""
+
+    def __init__(self, model: SentenceTransformer, traced: torch.jit.ScriptModule, names: tuple[str, ...],
+                 workers: int):
+        self.model = model
+        self.traced = traced
+        self.names = names
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _forward(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            features = self.model.preprocess(list(texts))
+            features["token_embeddings"] = self.traced(*(features[n] for n in self.names))
+            for module in list(self.model)[1:]:
+                features = module(features)
+            out = torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
+            return out.numpy()
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        batches = [[texts[i] for i in order[s : s + batch_size]] for s in range(0, len(texts), batch_size)]
+        if self.workers > 1 and len(batches) > 1:
+            parts = list(self._workers().map(self._forward, batches))
+        else:  # one batch (a query): the caller's own intra-op threads
+            parts = [self._forward(b) for b in batches]
+        out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        out[order] = np.concatenate(parts)
+        return out
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The worker threads, each set to one torch thread (the caller keeps its own setting)."""
+        with self._pool_lock:
+            if self._pool is None:
+                import torch
+
+                before = torch.get_num_threads()
+                ready = threading.Barrier(self.workers + 1)
+                pool = ThreadPoolExecutor(self.workers, thread_name_prefix="memkit-embed-worker",
+                                          initializer=_one_torch_thread)
+                for _ in range(self.workers):  # start every thread now, so each runs the initializer
+                    pool.submit(ready.wait)
+                ready.wait()
+                # set_num_threads also changes the default a new thread starts with: restore it
+                torch.set_num_threads(before)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.get_num_threads()  # a thread reads torch's default on first use: read it before changing it
+    torch.set_num_threads(1)
+
+
+def _names(features: dict[str, Any]) -> tuple[str, ...] | None:
+    import torch
+
+    tensors = {k for k, v in features.items() if isinstance(v, torch.Tensor)}
+    if not tensors <= set(_INPUTS) or "input_ids" not in tensors:
+        return None
+    return tuple(n for n in _INPUTS if n in tensors)
+
+
+def _supported(model: SentenceTransformer) -> bool:
+    """A plain text encoder: a ``Transformer`` whose text forward gives the last hidden state, then
+    modules that only read features (pooling, normalisation, dense layers)."""
+    first = model[0]
+    config = getattr(first, "modality_config", None) or {}
+    text = config.get("text") if isinstance(config, dict) else None
+    return (
+        type(first).__name__ == "Transformer"
+        and isinstance(text, dict)
+        and text.get("method") == "forward"
+        and text.get("method_output_name") == "last_hidden_state"
+        and getattr(first, "module_output_name", None) == "token_embeddings"
+        and hasattr(first, "model")
+    )
+
+
+def trace_encoder(model: SentenceTransformer, workers: int) -> TracedEncoder | None:
+    """The traced encoder of ``model``, or None (with the reason logged) when it cannot be traced faithfully."""
+    import torch
+
+    if not _supported(model):
+        log.info("embedder: %s is not a plain text transformer; running it eagerly", type(model[0]).__name__)
+        return None
+    hf = model[0].model
+
+    with torch.inference_mode():
+        features = model.preprocess(_EXAMPLE)
+        names = _names(features)
+        if names is None:
+            log.info("embedder: the model takes inputs %s; running it eagerly", sorted(features))
+            return None
+
+        class _Hidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.hf = hf
+
+            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+                return self.hf(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer and deprecation notices; the probe below is the check
+                traced = torch.jit.trace(_Hidden().eval(), tuple(features[n] for n in names), check_trace=False)
+        except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("embedder: the model could not be traced (%s); running it eagerly", exc)
+            return None
+        encoder = TracedEncoder(model, traced, names, workers)
+        want = model.encode(_PROBE, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        try:
+            got = encoder.encode(_PROBE, batch_size=len(_PROBE))
+        except (RuntimeError, TypeError, ValueError, KeyError) as exc:
+            log.warning("embedder: the traced model failed its check (%s); running it eagerly", exc)
+            return None
+    err = float(np.abs(got - want).max())
+    if err > _TOLERANCE:
+        log.warning("embedder: the traced model differs from the eager one by %.2g; running it eagerly", err)
+        return None
+    return encoder

@@ -1,0 +1,146 @@
+"""One conformance suite for every embedder (the real bundled model, traced and eager), and the traced engine."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+from memkit.config import EmbedderConfig
+from memkit.embedders import HashEmbedder, SentenceTransformerEmbedder
+
+TEXTS = [
+    "Maya moved to Porto in May.",
+    "  leading and trailing spaces  ",
+    "ünïcödé ✓ and emoji 🙂",
+    "short",
+    "Maya moved to Porto in May.",  # a duplicate
+    "a long text " * 200,  # past the model's 256 tokens: truncated
+] + [f"turn {i}: we talked about hiking, cooking and the weather on day {i}" for i in range(150)]
+
+_EMBEDDERS = {
+    "hash": lambda: HashEmbedder(),
+    "sentence-transformers-traced": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16)),
+    "sentence-transformers-eager": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16, traced=False)),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(_EMBEDDERS))
+def embedder(request):
+    return _EMBEDDERS[request.param]()
+
+
+def test_embedder_conformance(embedder):
+    vecs = embedder.embed(TEXTS)
+    assert vecs.shape == (len(TEXTS), embedder.dim) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vecs[0], vecs[4], atol=1e-6)  # the same text, the same vector
+    # each row belongs to its text, whatever the order and batching
+    order = np.random.default_rng(0).permutation(len(TEXTS))
+    shuffled = embedder.embed([TEXTS[i] for i in order])
+    assert np.allclose(shuffled, vecs[order], atol=1e-5)
+    assert np.allclose(embedder.embed_query(TEXTS[2]), vecs[2], atol=1e-5)
+    assert embedder.embed([]).shape == (0, embedder.dim)
+    # related texts are closer than unrelated ones (the hash embedder only sees shared words)
+    a, b, c = embedder.embed(["we walked the mountain trail", "the mountain trail was steep", "tax forms are due"])
+    assert a @ b > a @ c
+
+
+def test_traced_engine_is_used_and_matches_sentence_transformers():
+    traced = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, workers=2))
+    eager = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, traced=False))
+    got = traced.embed(TEXTS)
+    assert traced._traced is not None and eager._traced is None
+    want = eager._load().encode(TEXTS, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_workers_run_one_torch_thread_each_and_leave_the_callers_setting():
+    import torch
+
+    before = torch.get_num_threads()
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=3))
+    emb.embed(TEXTS[:40])  # 10 batches over 3 workers
+    assert emb._traced is not None and emb._traced.workers == 3
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def record(_: int) -> int:
+        with lock:
+            seen.append(torch.get_num_threads())
+        return 0
+
+    list(emb._traced._workers().map(record, range(12)))
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+    # a thread started afterwards still gets the process default
+    other: list[int] = []
+    t = threading.Thread(target=lambda: other.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert other == [before]
+
+
+def test_a_trace_that_fails_its_check_falls_back_to_the_eager_model(monkeypatch, caplog):
+    import memkit.embedders as embedders
+    import memkit.tracing as tracing
+
+    monkeypatch.setattr(tracing, "_TOLERANCE", -1.0)  # no trace can pass
+    monkeypatch.setattr(embedders, "_TRACED", {})
+    emb = SentenceTransformerEmbedder(EmbedderConfig(workers=2))
+    with caplog.at_level(logging.WARNING, logger="memkit.tracing"):
+        vecs = emb.embed(TEXTS[:5])
+    assert emb._traced is None
+    assert "running it eagerly" in caplog.text
+    eager = SentenceTransformerEmbedder(EmbedderConfig(traced=False)).embed(TEXTS[:5])
+    assert np.abs(vecs - eager).max() < 1e-5
+
+
+def test_only_plain_text_transformers_are_traced():
+    from memkit.tracing import _supported
+
+    class NotATransformer:
+        pass
+
+    assert not _supported([NotATransformer()])
+    model = SentenceTransformerEmbedder()._load()
+    assert _supported(model)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_loading_the_model_freezes_the_heap_unless_told_not_to(python, freeze):
+    code = (
+        "import gc\n"
+        "from memkit.config import EmbedderConfig\n"
+        "from memkit.embedders import SentenceTransformerEmbedder\n"
+        f"SentenceTransformerEmbedder(EmbedderConfig(freeze_gc={freeze})).embed(['x'])\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    count = int(out.stdout.strip().splitlines()[-1])
+    assert (count > 100_000) if freeze else count == 0
+
+
+def test_add_many_writes_with_one_blas_thread_and_restores_it(fast_mem, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import memkit.ingest as ingest
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    during: list[set[int]] = []
+    write = ingest._write_chunk
+
+    def spy(*args, **kwargs):
+        during.append(blas_threads())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_write_chunk", spy)
+    fast_mem.add_many([f"note {i}" for i in range(10)])
+    assert during and all(d == {1} for d in during)
+    assert blas_threads() == before
