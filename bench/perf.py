@@ -6,7 +6,7 @@ linking and indexing should be almost free); search p50/p95 latency including th
 query embedding; and the process's peak memory.  Each size runs in its own process so
 peak memory is per size.  ``--recall`` adds evidence recall@10 of hybrid vs. dense-only
 on the synthetic multi-session conversations; ``--sweep`` measures how the embedder is
-best called (batch size x threads).
+best called (engine, threads, batch size).
 
     python -m memkit.bench.perf                    # N = 1000 and 10000
     python -m memkit.bench.perf --sizes 1000 --recall --sweep
@@ -113,6 +113,7 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "store_mb": round(stats.size_bytes / 2**20, 1),
             "torch_threads": torch.get_num_threads(),
+            "embed_engine": mem.embedder.engine,
             "batch_size": mem.config.embedder.batch_size,
         }
     finally:
@@ -120,21 +121,31 @@ def measure(n: int, queries: int = 200, batch_size: int | None = None) -> dict[s
 
 
 def sweep(n: int = 1000) -> list[dict[str, Any]]:
-    """Raw embedder sentences/s by batch size and torch threads, on ``n`` chat turns."""
+    """Raw embedder sentences/s by how it is called (engine, threads) and batch size, on ``n`` chat turns."""
     import torch
 
+    from memkit.config import EmbedderConfig
     from memkit.embedders import SentenceTransformerEmbedder
 
     texts = [it["content"] for it in _items(n)[0]]
-    emb = SentenceTransformerEmbedder()
-    emb.embed(texts[:64])
+    cores = torch.get_num_threads()
+    ways = [
+        ("sentence-transformers encode", 1, EmbedderConfig(traced=False)),
+        ("sentence-transformers encode", cores, EmbedderConfig(traced=False)),
+        ("traced, intra-op threads", cores, EmbedderConfig(workers=1)),
+        (f"traced, {cores} workers x 1 thread", cores, EmbedderConfig(workers=cores)),
+    ]
     rows = []
-    for threads in sorted({1, torch.get_num_threads()}):
+    for how, threads, config in ways:
         torch.set_num_threads(threads)
-        for bs in (8, 16, 32, 64, 128, 256):
+        emb = SentenceTransformerEmbedder(config)
+        emb.embed(texts[:128])
+        for bs in (16, 32, 64, 128):
             t = time.perf_counter()
             emb.embed(texts, batch_size=bs)
-            rows.append({"threads": threads, "batch_size": bs, "sentences_per_s": round(n / (time.perf_counter() - t), 1)})
+            rows.append({"how": how, "threads": threads, "batch_size": bs,
+                         "sentences_per_s": round(n / (time.perf_counter() - t), 1)})
+    torch.set_num_threads(cores)
     return rows
 
 
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=None, help="embedder batch size (default: the config's)")
     ap.add_argument("--out", type=Path, default=Path("runs/perf"))
     ap.add_argument("--recall", action="store_true", help="also measure evidence recall@10, hybrid vs. dense-only")
-    ap.add_argument("--sweep", action="store_true", help="also sweep embedder batch size and threads")
+    ap.add_argument("--sweep", action="store_true", help="also sweep how the embedder is called: engine, threads, batch")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -213,11 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"sizes": results}
     if args.sweep:
         rows = sweep()
-        st = Table(title="raw embedder sentences/s by batch size and torch threads (1000 chat turns)")
-        for c in ("threads", "batch_size", "sentences_per_s"):
+        st = Table(title="raw embedder sentences/s by how it is called (1000 chat turns)")
+        for c in ("how", "threads", "batch_size", "sentences_per_s"):
             st.add_column(c, justify="right")
         for r in rows:
-            st.add_row(*[str(r[c]) for c in ("threads", "batch_size", "sentences_per_s")])
+            st.add_row(*[str(r[c]) for c in ("how", "threads", "batch_size", "sentences_per_s")])
         console.print(st)
         report["sweep"] = rows
     if args.recall:

@@ -45,7 +45,7 @@ class EmbedderConfig(_Section):
         default=BUNDLED_MINILM,
         description="a sentence-transformers model name or path; 'bundled:all-MiniLM-L6-v2' is the offline default",
     )
-    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_size: int = Field(default=32, ge=1, le=4096)
     window: int = Field(
         default=2048, ge=1,
         description="texts per embedder call in add_many; a call's texts are sorted by length before batching, so a "

@@ -79,6 +79,12 @@ class SentenceTransformerEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def engine(self) -> str:
+        """How batches are run: 'traced, N workers' or 'eager' (sentence-transformers' own encode)."""
+        self._load()
+        return f"traced, {self._traced.workers} workers" if self._traced is not None else "eager"
+
     def _load(self) -> SentenceTransformer:
         with self._lock, _MODELS_LOCK:
             if self._model is not None:

@@ -177,9 +177,10 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
     size = mem.config.write_batch
     wide = max(size, mem.config.embedder.window)
     windows = [items[i : i + wide] for i in range(0, len(items), wide)]
-    if len(windows[-1]) > size:
+    tail = min(size, 2 * mem.config.embedder.batch_size)
+    if len(windows[-1]) > tail:
         last = windows.pop()
-        windows += [last[:-size], last[-size:]]
+        windows += [last[:-tail], last[-tail:]]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool, _one_blas_thread():
         future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[0]])
         for wi, window in enumerate(windows):

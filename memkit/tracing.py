@@ -16,8 +16,10 @@ model it does not fit is run eagerly instead.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import warnings
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -50,12 +52,14 @@ class TracedEncoder:
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._tokenize_lock = _tokenizer_lock(model)
 
     def _forward(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            features = self.model.preprocess(list(texts))
+            with self._tokenize_lock:  # a fast tokenizer is not safe to call from two threads at once
+                features = self.model.preprocess(list(texts))
             features["token_embeddings"] = self.traced(*(features[n] for n in self.names))
             for module in list(self.model)[1:]:
                 features = module(features)
@@ -84,18 +88,46 @@ class TracedEncoder:
                 pool = ThreadPoolExecutor(self.workers, thread_name_prefix="memkit-embed-worker",
                                           initializer=_one_torch_thread)
                 for _ in range(self.workers):  # start every thread now, so each runs the initializer
-                    pool.submit(ready.wait)
-                ready.wait()
+                    pool.submit(ready.wait, 60)
+                ready.wait(60)
                 # set_num_threads also changes the default a new thread starts with: restore it
                 torch.set_num_threads(before)
                 self._pool = pool
             return self._pool
 
-    def close(self) -> None:
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+    def _after_fork(self) -> None:
+        """In a forked child the parent's worker threads do not exist, and a lock another thread held stays held."""
+        self._pool = None
+        self._pool_lock = threading.Lock()
+        self._tokenize_lock = _tokenizer_lock(self.model)
+
+
+_ENCODERS: weakref.WeakSet[TracedEncoder] = weakref.WeakSet()
+_TOKENIZER_LOCKS: dict[int, threading.Lock] = {}  # per model: one tokenizer, whichever encoder calls it
+_LOCKS_LOCK = threading.Lock()
+
+
+def _tokenizer_lock(model: Any) -> threading.Lock:
+    with _LOCKS_LOCK:
+        return _TOKENIZER_LOCKS.setdefault(id(model), threading.Lock())
+
+
+def _after_fork_in_child() -> None:
+    global _LOCKS_LOCK
+    _LOCKS_LOCK = threading.Lock()
+    _TOKENIZER_LOCKS.clear()
+    encoders = list(_ENCODERS)
+    for encoder in encoders:
+        encoder._after_fork()
+    if encoders:
+        # torch's OpenMP threads were started in the parent and do not survive a fork: a parallel op in the
+        # child would hang.  One thread per op is what torch's own DataLoader workers use.
+        import torch
+
+        torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _one_torch_thread() -> None:
@@ -162,6 +194,7 @@ def trace_encoder(model: SentenceTransformer, workers: int) -> TracedEncoder | N
             log.warning("embedder: the model could not be traced (%s); running it eagerly", exc)
             return None
         encoder = TracedEncoder(model, traced, names, workers)
+        _ENCODERS.add(encoder)
         want = model.encode(_PROBE, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         try:
             got = encoder.encode(_PROBE, batch_size=len(_PROBE))

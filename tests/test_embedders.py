@@ -144,3 +144,35 @@ def test_add_many_writes_with_one_blas_thread_and_restores_it(fast_mem, monkeypa
     fast_mem.add_many([f"note {i}" for i in range(10)])
     assert during and all(d == {1} for d in during)
     assert blas_threads() == before
+
+
+def test_threads_embedding_at_once_each_get_their_own_vectors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=3))
+    texts = TEXTS[:24]
+    want = emb.embed(texts)
+    with ThreadPoolExecutor(4) as pool:
+        many = [pool.submit(emb.embed, texts) for _ in range(6)]
+        single = [pool.submit(emb.embed, [t]) for t in texts]
+        assert all(np.abs(f.result() - want).max() < 1e-5 for f in many)
+        assert all(np.abs(f.result()[0] - want[i]).max() < 1e-5 for i, f in enumerate(single))
+
+
+def test_a_forked_child_can_still_embed(python):
+    # torch's OpenMP threads and memkit's worker threads do not survive a fork; without care the child hangs
+    code = (
+        "import os\n"
+        "from memkit.config import EmbedderConfig\n"
+        "from memkit.embedders import SentenceTransformerEmbedder\n"
+        "e = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=2))\n"
+        "texts = [f'text number {i}' for i in range(40)]\n"
+        "a, q = e.embed(texts), e.embed(['one query'])\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    b, r = e.embed(texts), e.embed(['one query'])\n"
+        "    os._exit(0 if abs(a - b).max() < 1e-5 and abs(q - r).max() < 1e-5 else 3)\n"
+        "print('child', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "child 0"

@@ -15,3 +15,4 @@ def test_measure_reports_consistent_figures():
     assert r["search_p50_ms"] <= r["search_p95_ms"]
     assert r["ingest_cpu_ms_per_note"] > 0 and r["raw_cpu_ms_per_note"] > 0
     assert 0 < r["ingest_cores_busy"] <= (os.cpu_count() or 1) + 0.5
+    assert r["embed_engine"].startswith("traced")  # the bundled model runs traced on CPU
