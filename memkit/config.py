@@ -58,16 +58,16 @@ class EmbedderConfig(_Section):
         description="on CPU, run the model's transformer as a TorchScript trace (checked against the eager model "
         "when loaded; a model it does not fit runs eagerly): no Python per op, so it runs without the GIL",
     )
+    workers: int | None = Field(
+        default=None, ge=1,
+        description="traced: batches embedded at once, each by a thread of one torch thread (None: one per torch "
+        "thread); these never wait for each other, unlike intra-op threads",
+    )
     freeze_gc: bool = Field(
         default=True,
         description="after loading the model, gc.freeze() the process's objects (~450k once torch and transformers "
         "are imported), so that later full garbage collections skip them (each took ~0.3 s, a pause in add_many "
         "and in searches alike); objects that exist then are never collected as cyclic garbage",
-    )
-    workers: int | None = Field(
-        default=None, ge=1,
-        description="traced: batches embedded at once, each by a thread of one torch thread (None: one per torch "
-        "thread); these never wait for each other, unlike intra-op threads",
     )
 
 

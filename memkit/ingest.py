@@ -169,8 +169,9 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
     """``items`` in chunks of ``write_batch``, each with its notes' embeddings.
 
     Texts are embedded ``embedder.window`` at a time, and the next window is embedded in a
-    worker thread while the caller writes this one's chunks.  The last window is one chunk:
-    its writes overlap no embedding.
+    worker thread while the caller writes this one's chunks.  The last window is two embedder
+    batches, since its writes overlap no embedding.  A single window (``add()``) is embedded
+    in the caller's thread: there is nothing to overlap.
     """
     if not items:
         return
@@ -181,6 +182,11 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
     if len(windows[-1]) > tail:
         last = windows.pop()
         windows += [last[:-tail], last[-tail:]]
+    if len(windows) == 1:  # nothing to overlap (add(), a small add_many): no thread, no BLAS limit to set
+        embs = mem._embed_notes([note_of(x) for x in windows[0]])
+        for i in range(0, len(windows[0]), size):
+            yield windows[0][i : i + size], embs[i : i + size]
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool, _one_blas_thread():
         future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[0]])
         for wi, window in enumerate(windows):

@@ -141,9 +141,22 @@ def test_add_many_writes_with_one_blas_thread_and_restores_it(fast_mem, monkeypa
         return write(*args, **kwargs)
 
     monkeypatch.setattr(ingest, "_write_chunk", spy)
-    fast_mem.add_many([f"note {i}" for i in range(10)])
-    assert during and all(d == {1} for d in during)
+    fast_mem.add_many([f"note {i}" for i in range(200)])  # two windows: embedding overlaps writing
+    assert len(during) >= 2 and all(d == {1} for d in during)
     assert blas_threads() == before
+
+
+def test_a_single_window_is_embedded_in_the_callers_thread(fast_mem, monkeypatch):
+    # add() of one note has nothing to overlap: a thread per call would cost more than it saves
+    import memkit.ingest as ingest
+
+    def no_thread(*args, **kwargs):
+        raise AssertionError("no embedding thread expected for one window")
+
+    monkeypatch.setattr(ingest, "ThreadPoolExecutor", no_thread)
+    note = fast_mem.add("one note")
+    assert fast_mem.add_many([f"note {i}" for i in range(20)])[0].content == "note 0"
+    assert fast_mem.get(note.id).content == "one note"
 
 
 def test_threads_embedding_at_once_each_get_their_own_vectors():
