@@ -57,9 +57,12 @@ class Filter(BaseModel):
         for key, value in self.scope.items():
             clauses.append(f"{alias}.{key} = ?")
             params.append(value)
-        if self.owner is not None:
-            clauses.append(f"COALESCE({alias}.user_id, '') = ?")
-            params.append(self.owner)
+        if self.owner is not None:  # written so that the index on user_id serves it ('' is no user: never stored)
+            if self.owner:
+                clauses.append(f"{alias}.user_id = ?")
+                params.append(self.owner)
+            else:
+                clauses.append(f"{alias}.user_id IS NULL")
         for c in self.conditions:
             expr = f"json_extract({alias}.metadata, ?)"
             path = f'$."{c.key}"'

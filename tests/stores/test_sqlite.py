@@ -111,3 +111,18 @@ def test_a_full_disk_is_a_store_error_and_keeps_every_committed_note(tmp_path):
         assert mem.stats().notes == stored.notes + 1
         assert all(mem.get(n.id).content for n in mem.store.iter_notes())
         assert mem.search("space again", k=1, user_id="u")[0].note.content == "written once there was space again"
+
+
+def test_the_link_scope_of_a_user_uses_the_user_index_and_no_user_means_null(tmp_path):
+    from memkit.filters import Filter
+
+    s = SQLiteStore(tmp_path / "db")
+    notes = [Note(content="a's", user_id="a"), Note(content="b's", user_id="b"), Note(content="nobody's")]
+    _add(s, *notes)
+    for owner, want in (("a", {notes[0].id}), ("", {notes[2].id})):
+        where, params = Filter(owner=owner).to_sql()
+        rows = s.conn.execute(f"SELECT id FROM notes WHERE {where}", params).fetchall()
+        assert {r[0] for r in rows} == want
+        plan = " ".join(str(r[-1]) for r in s.conn.execute(f"EXPLAIN QUERY PLAN SELECT id FROM notes WHERE {where}",
+                                                           params))
+        assert "notes_user" in plan  # an index search, not a scan of every note (linking runs this per chunk)
