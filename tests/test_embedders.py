@@ -189,3 +189,19 @@ def test_a_forked_child_can_still_embed(python):
     )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.strip().splitlines()[-1] == "child 0"
+
+
+def test_another_model_on_disk_is_traced_faithfully(tmp_path):
+    # CLS pooling and a dense layer after the transformer: the modules after it run as sentence-transformers runs them
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
+
+    from memkit.embedders import bundled_minilm_path
+
+    modules = [Transformer(str(bundled_minilm_path())), Pooling(384, pooling_mode="cls"), Dense(384, 128)]
+    SentenceTransformer(modules=modules).save(str(tmp_path / "model"))
+    traced = SentenceTransformerEmbedder(EmbedderConfig(model=str(tmp_path / "model"), batch_size=4, workers=2))
+    eager = SentenceTransformerEmbedder(EmbedderConfig(model=str(tmp_path / "model"), batch_size=4, traced=False))
+    got, want = traced.embed(TEXTS[:20]), eager.embed(TEXTS[:20])
+    assert traced.engine == "traced, 2 workers" and eager.engine == "eager"
+    assert got.shape == (20, 128) and np.abs(got - want).max() < 1e-5
