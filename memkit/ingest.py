@@ -183,9 +183,7 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
         last = windows.pop()
         windows += [last[:-tail], last[-tail:]]
     if len(windows) == 1:  # nothing to overlap (add(), a small add_many): no thread, no BLAS limit to set
-        embs = mem._embed_notes([note_of(x) for x in windows[0]])
-        for i in range(0, len(windows[0]), size):
-            yield windows[0][i : i + size], embs[i : i + size]
+        yield from _chunked(windows[0], mem._embed_notes([note_of(x) for x in windows[0]]), size)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool, _one_blas_thread():
         future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[0]])
@@ -193,8 +191,12 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
             embs = future.result()
             if wi + 1 < len(windows):
                 future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[wi + 1]])
-            for i in range(0, len(window), size):
-                yield window[i : i + size], embs[i : i + size]
+            yield from _chunked(window, embs, size)
+
+
+def _chunked(window: list[T], embs: np.ndarray, size: int) -> Iterator[tuple[list[T], np.ndarray]]:
+    for i in range(0, len(window), size):
+        yield window[i : i + size], embs[i : i + size]
 
 
 def _previous_turns(mem: Memory, prepared: list[Prepared]) -> dict[str, Note]:

@@ -52,13 +52,12 @@ class TracedEncoder:
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self._tokenize_lock = _tokenizer_lock(model)
 
     def _forward(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            with self._tokenize_lock:  # a fast tokenizer is not safe to call from two threads at once
+            with _TOKENIZE:  # a fast tokenizer is not safe to call from two threads at once
                 features = self.model.preprocess(list(texts))
             features["token_embeddings"] = self.traced(*(features[n] for n in self.names))
             for module in list(self.model)[1:]:
@@ -99,23 +98,16 @@ class TracedEncoder:
         """In a forked child the parent's worker threads do not exist, and a lock another thread held stays held."""
         self._pool = None
         self._pool_lock = threading.Lock()
-        self._tokenize_lock = _tokenizer_lock(self.model)
 
 
 _ENCODERS: weakref.WeakSet[TracedEncoder] = weakref.WeakSet()
-_TOKENIZER_LOCKS: dict[int, threading.Lock] = {}  # per model: one tokenizer, whichever encoder calls it
-_LOCKS_LOCK = threading.Lock()
-
-
-def _tokenizer_lock(model: Any) -> threading.Lock:
-    with _LOCKS_LOCK:
-        return _TOKENIZER_LOCKS.setdefault(id(model), threading.Lock())
+# Tokenising takes about a millisecond a batch: one lock for every encoder is simpler than one per tokenizer.
+_TOKENIZE = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _LOCKS_LOCK
-    _LOCKS_LOCK = threading.Lock()
-    _TOKENIZER_LOCKS.clear()
+    global _TOKENIZE
+    _TOKENIZE = threading.Lock()
     encoders = list(_ENCODERS)
     for encoder in encoders:
         encoder._after_fork()
