@@ -1,7 +1,7 @@
 """Readers: what turns a query plus context passages into an answer.
 
 * :class:`HFReader`: a local Hugging Face causal LM (default: the bundled SmolLM2-135M-
-  Instruct, loaded by :func:`memkit.editing.base_model.load_base_model`).  Chooses by the
+  Instruct), run through memkit's Hugging Face runtime (:mod:`memkit.hf`).  Chooses by the
   log-probability of each option, scores targets teacher-forced, generates greedily or by
   seeded sampling, and reuses the key/value cache of a prompt prefix shared by a batch
   of queries (the excerpt of both SORT orders, the context of a retention round).
@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from memkit.bench.protocols import Reader
 from memkit.bench.records import Answer, Passage, Query, TargetResult
 from memkit.errors import BenchError, LLMError, MissingDependencyError
+from memkit.hf.runtime import CausalLM, chat_text, common_length, crop_cache, shared_causal_lm
 
-__all__ = ["Reader", "HFReader", "LiteLLMReader", "FunctionReader", "render_user_text", "shared_hf_reader"]
-
-
-@runtime_checkable
-class Reader(Protocol):
-    name: str
-    capabilities: frozenset[str]
-
-    def read(self, items: Sequence[tuple[Query, Sequence[Passage]]]) -> list[Answer]:
-        """One answer per (query, passages) pair, in order; ``Answer.system`` is left empty."""
+__all__ = ["Reader", "HFReader", "LiteLLMReader", "FunctionReader", "render_user_text", "shared_hf_reader",
+           "smollm2_reader", "hf_reader", "litellm_reader", "llm_free_reader"]
 
 
 def render_user_text(query: Query, passages: Sequence[Passage]) -> str:
@@ -50,7 +44,8 @@ def shared_hf_reader(name_or_path: str | None = None) -> HFReader:
     key = name_or_path or "smollm2-135m-instruct"
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = HFReader.load(name_or_path)
+            lm = shared_causal_lm(name_or_path)
+            _SHARED[key] = HFReader(lm.model, lm.tokenizer, name=key)
         return _SHARED[key]
 
 
@@ -63,33 +58,28 @@ class HFReader:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
+        self.lm = CausalLM(model, tokenizer, name)
         self._stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")) if i is not None}
         self._stop_ids.discard(getattr(tokenizer, "unk_token_id", None))
-        self._cache_kw: str | None = None
-        self._keep_kw = ""
         self._pieces: dict[int, str] = {}
 
     @classmethod
     def load(cls, name_or_path: str | None = None) -> HFReader:
-        try:
-            from memkit.editing.base_model import load_base_model
-        except ImportError as exc:
-            raise MissingDependencyError("torch", "editing", "the local reader language model") from exc
-        model, tokenizer = load_base_model(name_or_path)
-        return cls(model, tokenizer, name=name_or_path or "smollm2-135m-instruct")
+        """A reader over its own copy of the model (:func:`shared_hf_reader` shares one)."""
+        lm = CausalLM.load(name_or_path)
+        return cls(lm.model, lm.tokenizer, name=name_or_path or "smollm2-135m-instruct")
 
     # -- rendering ----------------------------------------------------------------
     def prompt_text(self, query: Query, passages: Sequence[Passage]) -> str:
         user = render_user_text(query, passages)
         if query.chat and getattr(self.tokenizer, "chat_template", None):
-            messages = [{"role": "user", "content": user}]
-            text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            text = chat_text(self.tokenizer, [{"role": "user", "content": user}])
         else:
             text = user if not query.chat else f"{user}\n"
         return text + query.answer_prefix
 
     def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self.lm.encode(text)
 
     # -- reading ------------------------------------------------------------------
     def read(self, items: Sequence[tuple[Query, Sequence[Passage]]]) -> list[Answer]:
@@ -110,53 +100,16 @@ class HFReader:
         with torch.inference_mode():
             for i in sorted(range(len(items)), key=lambda j: prompts[j]):
                 ids = prompts[i]
-                keep = min(_common_length(cached, ids), len(ids) - 1)  # >= 1 token of its own for the logits
+                keep = min(common_length(cached, ids), len(ids) - 1)  # >= 1 token of its own for the logits
                 if cache is None or keep < 16:
                     cache, keep = None, 0
                 else:
-                    _crop_to(cache, keep)
-                cache, logits = self._forward(ids[keep:], cache, last_only=True)
+                    crop_cache(cache, keep)
+                cache, logits = self.lm.forward(ids[keep:], cache, last_only=True)
                 cached = ids
                 query, passages = items[i]
                 out[i] = self._answer(query, passages, cache, logits)  # leaves the cache at the prompt's end
         return [a for a in out if a is not None]
-
-    def _forward(self, ids: Sequence[int], cache: Any, *, last_only: bool = False) -> tuple[Any, Any]:
-        """Run ``ids`` after what ``cache`` holds (a new cache when None); the cache grows in place.
-
-        ``last_only`` computes the logits of the last position only (the LM head over a long
-        prompt costs about a fifth of the forward pass)."""
-        import torch
-        from transformers import DynamicCache
-
-        if cache is None:
-            cache = DynamicCache()
-        if self._cache_kw is None:
-            import inspect
-
-            params = inspect.signature(self.model.forward).parameters
-            self._cache_kw = "cache" if "cache" in params else "past_key_values"
-            self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), "")
-        ids_t = torch.tensor([list(ids)], device=self.model.device)
-        kwargs: dict[str, Any] = {self._cache_kw: cache}
-        if last_only and self._keep_kw:
-            kwargs[self._keep_kw] = 1
-        result = self.model(input_ids=ids_t, use_cache=True, **kwargs)
-        return cache, result.logits[0].float()
-
-    def _continuation(self, cache: Any, last_logits: Any, tokens: list[int]) -> tuple[list[float], list[int]]:
-        """Log-prob and argmax of each continuation token; the cache is restored afterwards."""
-        import torch
-
-        start = cache.get_seq_length()
-        logits = last_logits.unsqueeze(0)
-        if len(tokens) > 1:
-            _, more = self._forward(tokens[:-1], cache)
-            logits = torch.cat([logits, more], dim=0)
-            _crop_to(cache, start)
-        logp = torch.log_softmax(logits, dim=-1)
-        tok = torch.tensor(tokens, device=logp.device)
-        return logp[torch.arange(len(tokens)), tok].tolist(), logp.argmax(dim=-1).tolist()
 
     def _answer(self, query: Query, passages: Sequence[Passage], cache: Any, logits: Any) -> Answer:
         last = logits[-1]
@@ -167,7 +120,7 @@ class HFReader:
                 toks = self._encode(opt)
                 if not toks:
                     raise BenchError(f"option {opt!r} of query {query.id!r} has no tokens")
-                lps, _ = self._continuation(cache, last, toks)
+                lps, _ = self.lm.continuation(cache, last, toks)
                 scores.append(sum(lps))
             choice = max(range(len(scores)), key=scores.__getitem__)
             return Answer(query_id=query.id, system="", choice=choice, option_logprobs=scores, passages=kept)
@@ -178,7 +131,7 @@ class HFReader:
                 if not toks:
                     results.append(TargetResult(token_accuracy=0.0, log_prob=0.0, n_tokens=0))
                     continue
-                lps, pred = self._continuation(cache, last, toks)
+                lps, pred = self.lm.continuation(cache, last, toks)
                 acc = sum(p == t for p, t in zip(pred, toks, strict=True)) / len(toks)
                 results.append(TargetResult(token_accuracy=acc, log_prob=sum(lps), n_tokens=len(toks), predicted=pred))
             return Answer(query_id=query.id, system="", targets=results, passages=kept)
@@ -232,9 +185,9 @@ class HFReader:
                     feed.append(nxt)
                 if all(done):
                     break
-                logits = self._step(feed, cache)
+                logits = self.lm.step(feed, cache)
         finally:
-            _crop_to(cache, start)
+            crop_cache(cache, start)
             if n > 1:
                 cache.batch_select_indices(torch.tensor([0]))
         texts = [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
@@ -252,31 +205,6 @@ class HFReader:
         if not any(s in piece for s in stop):
             return False
         return bool(self.tokenizer.decode(so_far, skip_special_tokens=True).strip()) if so_far else False
-
-    def _step(self, feed: list[int], cache: Any) -> Any:
-        """One decoding step for a batch of rows sharing ``cache``: the next-token logits, (rows, vocab)."""
-        import torch
-
-        ids = torch.tensor([[t] for t in feed], device=self.model.device)
-        kwargs: dict[str, Any] = {self._cache_kw: cache}  # type: ignore[dict-item]
-        if self._keep_kw:
-            kwargs[self._keep_kw] = 1
-        return self.model(input_ids=ids, use_cache=True, **kwargs).logits[:, -1].float()
-
-
-def _crop_to(cache: Any, length: int) -> None:
-    """Cut a key/value cache back to ``length`` tokens (a negative count works on every transformers version)."""
-    extra = cache.get_seq_length() - length
-    if extra > 0:
-        cache.crop(-extra)
-
-
-def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 # -- litellm -----------------------------------------------------------------------
@@ -368,3 +296,30 @@ class FunctionReader:
     def read(self, items: Sequence[tuple[Query, Sequence[Passage]]]) -> list[Answer]:
         return [self.fn(q, p) for q, p in items]
 
+
+
+# -- the registered readers (memkit.registry.bench_readers): factories of (argument, task) ---------
+
+
+def smollm2_reader(arg: str | None, task: Any) -> Reader:
+    """``smollm2``: the bundled SmolLM2-135M-Instruct."""
+    return shared_hf_reader(None)
+
+
+def hf_reader(arg: str | None, task: Any) -> Reader:
+    """``hf:<path>``: any Hugging Face causal LM folder (or ``.gguf`` file)."""
+    return shared_hf_reader(arg)
+
+
+def litellm_reader(arg: str | None, task: Any) -> Reader:
+    """``litellm:<model>``: any litellm model string."""
+    if not arg:
+        raise BenchError("reader litellm needs a model: litellm:<model>")
+    return LiteLLMReader(arg)
+
+
+def llm_free_reader(arg: str | None, task: Any) -> Reader:
+    """``none``: no language model; the task's own scorer answers from the retrieved passages."""
+    if not task.spec.llm_free:
+        raise BenchError(f"task {task.spec.name!r} needs a reader; reader=none is not allowed for it")
+    return FunctionReader(task.llm_free_answer, name="llm-free", capabilities=frozenset(task.spec.needs))

@@ -12,7 +12,9 @@ A system is written to (``write``), asked (``answer``), described and closed.  T
 
 On the command line a system is ``KIND[:key=value,...]``, e.g. ``retrieval``,
 ``retrieval:reader=none``, ``retrieval:reader=litellm:ollama/llama3,k=8``,
-``oracle:reader=hf:/path/to/model``, ``parametric:backend=wise``.
+``oracle:reader=hf:/path/to/model``, ``parametric:backend=wise``.  Each kind is a factory
+registered in :data:`memkit.registry.bench_systems`, each reader (``NAME[:argument]``) one in
+:data:`memkit.registry.bench_readers` (see ``memkit/bench/__init__.py``).
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from memkit.bench.readers import FunctionReader, LiteLLMReader, Reader, render_user_text, shared_hf_reader
+from memkit.bench.protocols import BenchSystem, Reader
+from memkit.bench.readers import render_user_text
 from memkit.bench.records import Answer, MemoryRecord, Passage, Query, TargetResult
+from memkit.config import parse_assignment
 from memkit.errors import BenchError, InvalidInputError, NotFoundError, validation_message
-from memkit.protocols import BenchSystem
+from memkit.registry import bench_readers, bench_systems
 
 __all__ = [
     "BenchSystem",
@@ -43,7 +47,6 @@ __all__ = [
 ]
 
 DEFAULT_SCOPE = "bench"
-SystemKind = Literal["base", "oracle", "retrieval", "parametric"]
 
 
 class SystemSpec(BaseModel):
@@ -51,12 +54,19 @@ class SystemSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: SystemKind
+    kind: str = Field(description="a registered system kind: base, oracle, retrieval, parametric")
     reader: str = Field(default="smollm2", description="smollm2 | none | hf:<path> | litellm:<model>")
     backend: str | None = Field(default=None, description="parametric back end name (parametric only)")
     k: int | None = Field(default=None, ge=1, le=200, description="override the number of passages retrieved")
     index: str | None = Field(default=None, description="vector index kind of the retrieval memory")
     config: str | None = Field(default=None, description="a memkit TOML config for the retrieval memory")
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        if kind not in bench_systems:
+            raise ValueError(f"unknown system kind {kind!r}")
+        return kind
 
     @classmethod
     def parse(cls, text: str | SystemSpec) -> SystemSpec:
@@ -65,15 +75,16 @@ class SystemSpec(BaseModel):
         kind, _, rest = text.strip().partition(":")
         fields: dict[str, Any] = {"kind": kind.strip().lower()}
         for part in filter(None, (p.strip() for p in rest.split(","))):
-            key, eq, value = part.partition("=")
-            if not eq:
-                raise InvalidInputError(f"system {text!r}: expected key=value, got {part!r}")
-            fields[key.strip()] = value.strip()
+            try:
+                key, value = parse_assignment(part, json_value=False)
+            except ValueError:
+                raise InvalidInputError(f"system {text!r}: expected key=value, got {part!r}") from None
+            fields[key] = value
         try:
             spec = cls.model_validate(fields)
         except ValidationError as exc:
             raise InvalidInputError(
-                f"bad system {text!r}: {validation_message(exc, 'system')} (kinds: base, oracle, retrieval, parametric)"
+                f"bad system {text!r}: {validation_message(exc, 'system')} (kinds: {', '.join(bench_systems.names())})"
             ) from None
         if spec.kind == "parametric" and not spec.backend:
             raise InvalidInputError(f"system {text!r}: a parametric system needs backend=NAME (e.g. wise)")
@@ -372,36 +383,44 @@ class ParametricSystem:
 
 
 def _reader(spec: SystemSpec, task: Any) -> Reader:
-    reader = spec.reader
-    if reader == "none":
-        if not task.spec.llm_free:
-            raise BenchError(f"task {task.spec.name!r} needs a reader; reader=none is not allowed for it")
-        return FunctionReader(task.llm_free_answer, name="llm-free", capabilities=frozenset(task.spec.needs))
-    if reader == "smollm2":
-        return shared_hf_reader(None)
-    if reader.startswith("hf:"):
-        return shared_hf_reader(reader[3:])
-    if reader.startswith("litellm:"):
-        return LiteLLMReader(reader[len("litellm:"):])
-    raise InvalidInputError(f"unknown reader {reader!r}: use smollm2, none, hf:<path> or litellm:<model>")
+    """The reader ``spec.reader`` names (``NAME[:argument]``), from :data:`memkit.registry.bench_readers`."""
+    name, _, arg = spec.reader.partition(":")
+    if name not in bench_readers:
+        known = ", ".join(bench_readers.names())
+        raise InvalidInputError(f"unknown reader {spec.reader!r}: use one of {known} (hf:<path>, litellm:<model>)")
+    return bench_readers.get(name)(arg or None, task)
+
+
+# -- the registered system kinds (memkit.registry.bench_systems): factories of (spec, workdir, task) ---------
+
+
+def base_system(spec: SystemSpec, workdir: Path, task: Any) -> BenchSystem:
+    """``base``: the reader alone, no memory."""
+    return ContextSystem(spec.name, spec.kind, NoContext(), _reader(spec, task))
+
+
+def oracle_system(spec: SystemSpec, workdir: Path, task: Any) -> BenchSystem:
+    """``oracle``: the reader with the gold context."""
+    return ContextSystem(spec.name, spec.kind, OracleContext(), _reader(spec, task))
+
+
+def retrieval_system(spec: SystemSpec, workdir: Path, task: Any) -> BenchSystem:
+    """``retrieval``: a memkit memory in ``workdir`` in front of the reader."""
+    reader = _reader(spec, task)
+    return ContextSystem(spec.name, spec.kind, RetrievalContext.open(workdir / "memory", spec), reader)
+
+
+def parametric_system(spec: SystemSpec, workdir: Path, task: Any) -> BenchSystem:
+    """``parametric``: a registered parametric memory (``backend=``)."""
+    from memkit.registry import parametric_memories
+
+    return ParametricSystem(spec.name, parametric_memories.create(spec.backend))
 
 
 def build_system(spec: SystemSpec | str, workdir: Path, task: Any) -> BenchSystem:
     """Make the system ``spec`` names; a retrieval memory lives in ``workdir``."""
     spec = SystemSpec.parse(spec)
-    if spec.kind == "parametric":
-        from memkit.registry import parametric_memories
-
-        system: BenchSystem = ParametricSystem(spec.name, parametric_memories.create(spec.backend))
-    else:
-        reader = _reader(spec, task)
-        if spec.kind == "base":
-            source: Any = NoContext()
-        elif spec.kind == "oracle":
-            source = OracleContext()
-        else:
-            source = RetrievalContext.open(workdir / "memory", spec)
-        system = ContextSystem(spec.name, spec.kind, source, reader)
+    system: BenchSystem = bench_systems.get(spec.kind)(spec, workdir, task)
     missing = set(task.spec.needs) - set(system.capabilities)
     if missing:
         system.close()

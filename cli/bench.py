@@ -5,7 +5,6 @@ Each command parses, makes one call into :mod:`memkit.bench` and prints.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,15 @@ def _console() -> Any:
 
 
 def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    from memkit.config import parse_assignment
+
     out: dict[str, Any] = {}
     for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key.strip():
-            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--param")
         try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
+            key, value = parse_assignment(pair)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--param") from None
+        out[key] = value
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from memkit.cli.group import MemkitGroup
+from memkit.cli.render import visible
 
 __all__ = ["edit"]
 
@@ -60,12 +61,11 @@ def edit(ctx: click.Context, backend: str, out: Path | None, store: Path | None,
         written = memory.write(requests, progress=True)
         report: dict[str, Any] = {"backend": backend, "written": written.written, "seconds": round(written.seconds, 2)}
     else:
-        from memkit.consolidate import consolidate
         from memkit.memory import Memory
 
-        mem = Memory(_store(ctx, store))
+        mem = Memory(_store(ctx, store), create=False)
         try:
-            result = consolidate(mem, memory, limit=limit, user_id=user_id, progress=True)
+            result = mem.consolidate(memory, limit=limit, user_id=user_id, progress=True)
         finally:
             mem.close()
         report = result.model_dump(mode="json")
@@ -74,9 +74,9 @@ def edit(ctx: click.Context, backend: str, out: Path | None, store: Path | None,
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"wrote {report['written']} edit(s) into {backend}; saved to {folder}")
+    click.echo(f"wrote {report['written']} edit(s) into {visible(backend)}; saved to {visible(folder)}")
     for skipped in report.get("skipped", []):
-        click.echo(f"  skipped {skipped['note_id']}: {skipped['reason']}")
+        click.echo(f"  skipped {visible(skipped['note_id'])}: {visible(skipped['reason'])}")
 
 
 @edit.command("query")
@@ -90,7 +90,7 @@ def query(folder: Path, prompts: tuple[str, ...], max_new_tokens: int, device: s
 
     memory = load_memory(str(folder), device=device)
     for prompt, answer in zip(prompts, memory.generate(list(prompts), max_new_tokens=max_new_tokens), strict=True):
-        click.echo(f"{prompt} -> {answer.strip()}")
+        click.echo(f"{visible(prompt)} -> {visible(answer.strip())}")
 
 
 @edit.command("describe")

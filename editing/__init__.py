@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memkit.editing import ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
 from memkit.editing.data import load_edit_dataset, parse_edit_record
 from memkit.editing.ft.config import FTConfig
 from memkit.editing.metrics import evaluate_edits, locality_baseline
@@ -41,10 +42,6 @@ __all__ = [
     "chat_prompt",
 ]
 
-parametric_memories.register("wise", "memkit.editing.wise.model:WISE")
-parametric_memories.register("wise-retrieve", "memkit.editing.wise.model:WISERetrieve")
-parametric_memories.register("ft-l", "memkit.editing.ft.model:FTL")
-
 
 def create_memory(backend: str, /, **kwargs: Any) -> Any:
     """A new parametric memory of the registered kind ``backend`` (e.g. ``"wise"``)."""
@@ -59,14 +56,14 @@ def load_memory(path: str, /, **kwargs: Any) -> Any:
 
 
 def load_base_model(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`memkit.editing.base_model.load_base_model`."""
-    from memkit.editing.base_model import load_base_model as _load
+    """See :func:`memkit.hf.load.load_base_model` (the Hugging Face runtime's loader)."""
+    from memkit.hf.load import load_base_model as _load
 
     return _load(*args, **kwargs)
 
 
 def chat_prompt(*args: Any, **kwargs: Any) -> str:
-    """See :func:`memkit.editing.base_model.chat_prompt`."""
-    from memkit.editing.base_model import chat_prompt as _chat
+    """See :func:`memkit.hf.runtime.chat_prompt`."""
+    from memkit.hf.runtime import chat_prompt as _chat
 
     return _chat(*args, **kwargs)

@@ -27,11 +27,12 @@ import torch
 import torch.nn.functional as F
 
 from memkit.editing._modules import default_layer, get_module, weight_of
-from memkit.editing.base_model import DEFAULT_BASE_MODEL, load_base_model, require_editing_deps
 from memkit.editing.config import EditorConfig
 from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
 from memkit.editing.types import EditRequest, TargetScore, WriteReport
 from memkit.errors import EditingError, InvalidInputError, validation_message
+from memkit.hf.load import DEFAULT_BASE_MODEL, load_base_model, require_editing_deps
+from memkit.hf.runtime import CausalLM, chat_prompt
 
 __all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]
 
@@ -91,6 +92,7 @@ class WeightEditor:
             self.base_model = str(base_model or tagged or getattr(model, "name_or_path", "") or type(model).__name__)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        self.lm = CausalLM(model, tokenizer, self.base_model)  # the runtime that generates with it
         if config is None:
             config = self.default_config(self.base_model)
         elif not isinstance(config, self.config_class):
@@ -139,8 +141,6 @@ class WeightEditor:
     # -- prompts and batches ------------------------------------------------------
     def prompt_text(self, prompt: str) -> str:
         if self.config.chat_template:
-            from memkit.editing.base_model import chat_prompt
-
             return chat_prompt(self.tokenizer, prompt)
         return prompt
 
@@ -268,27 +268,13 @@ class WeightEditor:
     @torch.no_grad()
     def generate(self, prompts: Sequence[str], *, max_new_tokens: int = 32) -> list[str]:
         """Greedy answers, using the KV cache; the memory is chosen once per prompt."""
-        from transformers import GenerationConfig
-
         if isinstance(prompts, str):
             raise InvalidInputError("generate takes a list of prompts")
         if not prompts:
             return []
-        encoded = [self.make_row(p).ids for p in prompts]
-        width = max(len(e) for e in encoded)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded], device=self.device)
-        attn = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded], device=self.device)
-        gen = GenerationConfig(
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=pad,
-            eos_token_id=self.tokenizer.eos_token_id,
-            use_cache=True,
-        )
-        with self._routing(attn.bool()):
-            out = self.model.generate(input_ids=ids, attention_mask=attn, generation_config=gen)
-        return [self.tokenizer.decode(row[width:], skip_special_tokens=True) for row in out]
+        new = self.lm.generate([self.make_row(p).ids for p in prompts], max_new_tokens=max_new_tokens,
+                               eos_token_id=self.tokenizer.eos_token_id, around=self._routing)
+        return [self.tokenizer.decode(row, skip_special_tokens=True) for row in new]
 
     @contextlib.contextmanager
     def disabled(self) -> Iterator[None]:

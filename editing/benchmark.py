@@ -79,7 +79,7 @@ def run_benchmark(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from memkit.editing import create_memory, evaluate_edits, locality_baseline, synthetic_edits
-    from memkit.editing.base_model import load_base_model, resolve_device
+    from memkit.hf.load import load_base_model, resolve_device
 
     configs = _configs(backends, base_model, overrides)
     device = resolve_device(device)
@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from memkit.editing.base_model import require_editing_deps
-    from memkit.editing.config import parse_override
+    from memkit.config import parse_assignment
+    from memkit.hf.load import require_editing_deps
 
     require_editing_deps()
     import torch
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, dict[str, Any]] = {}
     for item in args.overrides:
         try:
-            key, value = parse_override(item)
+            key, value = parse_assignment(item)
         except ValueError:
             parser.error(f"--set {item!r}: expected BACKEND.KEY=JSON")
         backend, _, field = key.partition(".")

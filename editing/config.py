@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EditorConfig", "parse_override"]
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """A command line's ``KEY=VALUE``: VALUE as JSON, or as the bare string (e.g. a layer name).
-
-    Raises ``ValueError`` naming the item when it has no ``=`` or no key."""
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        raise ValueError(f"expected KEY=VALUE, got {item!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+__all__ = ["EditorConfig"]
 
 
 class EditorConfig(BaseModel):

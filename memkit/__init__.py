@@ -24,6 +24,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Memory",
     "AsyncMemory",
+    "Client",
+    "AsyncClient",
     "MemkitConfig",
     "Note",
     "Hit",
@@ -45,6 +47,8 @@ __all__ = [
 _LAZY = {
     "Memory": "memkit.memory:Memory",
     "AsyncMemory": "memkit.memory:AsyncMemory",
+    "Client": "memkit.client:Client",  # the daemon's REST API, with Memory's methods (loads httpx)
+    "AsyncClient": "memkit.client:AsyncClient",
     "MemkitConfig": "memkit.config:MemkitConfig",
 }
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from memkit.errors import ConfigError, validation_message
 
@@ -24,12 +24,14 @@ else:  # pragma: no cover - Python 3.10
 __all__ = [
     "EmbedderConfig",
     "NotesConfig",
+    "StoreConfig",
     "IndexConfig",
     "BuilderConfig",
     "LinkerConfig",
     "RetrievalConfig",
     "MemkitConfig",
     "default_home",
+    "parse_assignment",
 ]
 
 BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
@@ -49,10 +51,14 @@ class EmbedderConfig(_Section):
     window: int = Field(
         default=2048, ge=1,
         description="texts per embedder call in add_many; a call's texts are sorted by length before batching, so a "
-        "wide window pads little (256 in input order embeds ~20% slower than 2048)",
+        "wide window pads little",
     )
     device: str = "cpu"
-    threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (None: all cores)")
+    threads: int | None = Field(
+        default=None, ge=1,
+        description="torch intra-op threads (None: all cores); on CPU a call that fits in one batch (a query, add() "
+        "of one note) runs on threads of one torch thread each, which a busy machine cannot stall at every op",
+    )
     traced: bool = Field(
         default=True,
         description="on CPU, run the model's transformer as a TorchScript trace (checked against the eager model "
@@ -61,26 +67,35 @@ class EmbedderConfig(_Section):
     workers: int | None = Field(
         default=None, ge=1,
         description="traced: batches embedded at once, each by a thread of one torch thread (None: one per torch "
-        "thread); these never wait for each other, unlike intra-op threads",
+        "thread); these never wait for each other, unlike intra-op threads; also the threads that run "
+        "one-batch calls (queries), of one torch thread each",
     )
     freeze_gc: bool = Field(
         default=True,
-        description="after loading the model, gc.freeze() the process's objects (~450k once torch and transformers "
-        "are imported), so that later full garbage collections skip them (each took ~0.3 s, a pause in add_many "
-        "and in searches alike); objects that exist then are never collected as cyclic garbage",
+        description="after loading the model, gc.freeze() the process's objects (torch's and transformers' many), so "
+        "that later full garbage collections, a pause in add_many and searches, skip them; objects that exist then "
+        "are never collected as cyclic garbage",
     )
 
 
 class NotesConfig(_Section):
-    """What text of a note is embedded (BM25 always indexes content, speaker, date, keywords, tags, context).
-
-    Measured on the synthetic conversations: prefixing the speaker, or the previous turn, lowers dense recall
-    (names and small talk dominate short turns), so both stay off by default.
-    """
+    """What text of a note is embedded (BM25 always indexes content, speaker, date, keywords, tags, context)."""
 
     embed_speaker: bool = Field(
         default=False, description="prefix the speaker to the embedded text (hurts short turns: names dominate)"
     )
+    max_content_chars: int = Field(
+        default=1_000_000, ge=1,
+        description="the longest content add() and update() accept, in characters (the embedder reads only a note's "
+        "first 256 tokens, so long documents are better split)",
+    )
+
+
+class StoreConfig(_Section):
+    """The note store (authoritative: notes, links, history, BM25).  A store kind with options of its own
+    registers a subclass of this as its config class (``memkit.registry.note_stores``)."""
+
+    kind: str = Field(default="sqlite", description="'sqlite' (default: one file, memkit.db, in the memory's folder)")
 
 
 class IndexConfig(_Section):
@@ -125,6 +140,11 @@ class LinkerConfig(_Section):
         default=0.75, ge=-1.0, le=1.0, description="link without shared keywords above this similarity"
     )
     min_shared_keywords: int = Field(default=1, ge=0)
+    rare_name_notes: int = Field(
+        default=8, ge=0,
+        description="two notes of one user that share a name (a person, a pet, a place) found in at most this many "
+        "notes of the store are linked when their similarity reaches name_min_similarity (0: off)")
+    name_min_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
     link_session_turns: bool = Field(
         default=True, description="link consecutive notes of one session (conversation turns)"
     )
@@ -133,51 +153,72 @@ class LinkerConfig(_Section):
 
 
 class RetrievalConfig(_Section):
+    """How search ranks notes; defaults chosen on LongMemEval's dev half (BENCHMARKS §2)."""
+
     dense: bool = True
     lexical: bool = True
-    graph: bool = True
-    recency: bool = True
-    fusion: Literal["rrf", "score"] = Field(
-        default="rrf",
-        description="'rrf': weighted reciprocal rank fusion; 'score': weighted sum of per-query normalised scores",
+    fusion: Literal["rrf", "score", "z"] = Field(
+        default="z",
+        description="'z': weighted sum of standardised scores (how far each candidate stands out in each retriever); "
+        "'rrf': weighted reciprocal rank fusion; 'score': weighted sum of min-max normalised scores",
     )
-    speaker_boost: float = Field(
-        default=0.5, ge=0, description="raise notes whose metadata.speaker is named in the query by this fraction"
-    )
-    informative_terms: int = Field(
-        default=4, ge=0,
-        description="chat turns (notes with a session_id) with fewer content words than this are down-weighted in "
-        "proportion, as small talk; notes stored on their own are not (0: off)",
-    )
-    feedback: float = Field(
-        default=2.0, ge=0,
-        description="weight of re-scoring the candidates with the query moved towards the top hits (pseudo-relevance "
-        "feedback), fused like dense and BM25 (best on the development set: 2 with RRF, 0.5 with score fusion)",
-    )
-    feedback_docs: int = Field(default=3, ge=1, le=50)
-    diversity: float = Field(
-        default=0.3, ge=0, le=1, description="MMR re-ranking: penalty for similarity to notes already ranked higher"
-    )
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
     lexical_extra_weight: float = Field(
         default=1.0, ge=0, description="BM25 weight of the derived text (speaker, date, keywords, tags, context) vs. content"
     )
     rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=1.0, ge=0)
-    lexical_weight: float = Field(default=1.0, ge=0)
-    graph_weight: float = Field(
-        default=0.2, ge=0, description="share of a hit's score a linked note receives (times the link's weight)"
+    candidates: int = Field(default=50, ge=1, le=10_000, description="how many hits each retriever contributes")
+    speaker_boost: float = Field(
+        default=1.0, ge=0,
+        description="raise notes by a speaker the query names (metadata.speaker, or a chat role, see speaker_roles) "
+        "by this fraction",
     )
-    recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of the best score")
+    speaker_roles: dict[str, list[str]] = Field(
+        default_factory=lambda: {"user": ["user", "human"], "assistant": ["assistant", "ai", "bot", "model"]},
+        description="chat roles by the speaker values that play them: a question in the first person names the "
+        "user's turns, one about what 'you said / recommended' the assistant's",
+    )
+    time_weight: float = Field(
+        default=0.2, ge=0,
+        description="a question naming a period ('four weeks ago', 'last month', 'in March'): notes from then are "
+        "also searched for, and their scores multiplied by 1 + time_weight (0: off)")
+    window_candidates: int = Field(default=20, ge=1, description="candidates each retriever adds per named period")
     present_weight: float = Field(
         default=0.5, ge=0,
         description="for a question about the present ('now', 'currently', 'these days'), each candidate's score is "
         "multiplied by 1 + present_weight x its place in time between the oldest (0) and newest (1) candidate",
     )
-    candidates: int = Field(default=50, ge=1, le=10_000, description="how many hits each retriever contributes")
+    informative_terms: int = Field(
+        default=0, ge=0,
+        description="chat turns (notes with a session_id) with fewer content words than this are down-weighted in "
+        "proportion, as small talk; notes stored on their own are not (0: off)",
+    )
+    feedback: float = Field(
+        default=0.0, ge=0,
+        description="weight of re-scoring the candidates with the query moved towards the top hits (pseudo-relevance "
+        "feedback), fused like dense and BM25 (0: off)",
+    )
+    feedback_docs: int = Field(default=3, ge=1, le=50)
+    graph: bool = Field(default=False, description="graph expansion: linked notes of the best hits gain a share of "
+                        "their score")
+    graph_weight: float = Field(
+        default=0.2, ge=0, description="share of a hit's score a linked note receives (times the link's weight)"
+    )
     graph_seeds: int = Field(default=10, ge=1, description="top fused hits whose links are followed")
     link_weights: dict[str, float] = Field(
         default_factory=lambda: {"sequence": 1.0, "semantic": 0.5, "supersedes": 1.0, "manual": 1.0},
         description="multiplier per link kind when graph expansion follows a link (0 ignores the kind)",
+    )
+    recency: bool = Field(default=False, description="a small reciprocal-rank bonus for newer notes")
+    recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of "
+                                  "the best score")
+    session_diversity: float = Field(
+        default=0.05, ge=0, le=1,
+        description="each note is scaled by (1 - session_diversity) per better note of its own session, so the results "
+        "reach more conversations (0: off; replaces MMR when set)")
+    diversity: float = Field(
+        default=0.0, ge=0, le=1, description="MMR re-ranking: penalty for similarity to notes already ranked higher"
     )
     update_access: bool = Field(default=True, description="count retrievals and set last_accessed on returned notes")
 
@@ -191,11 +232,27 @@ class RetrievalConfig(_Section):
 class MemkitConfig(_Section):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     notes: NotesConfig = Field(default_factory=NotesConfig)
-    index: IndexConfig = Field(default_factory=IndexConfig)
+    store: SerializeAsAny[StoreConfig] = Field(default_factory=StoreConfig)
+    index: SerializeAsAny[IndexConfig] = Field(default_factory=IndexConfig)
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
     linker: LinkerConfig = Field(default_factory=LinkerConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     write_batch: int = Field(default=256, ge=1, description="notes per transaction in add_many")
+
+    @field_validator("store", "index", mode="before")
+    @classmethod
+    def _kind_section(cls, value: Any, info: Any) -> Any:
+        """A section is validated by the config class its ``kind`` registered (a subclass of the section's)."""
+        from memkit import registry
+
+        reg = registry.note_stores if info.field_name == "store" else registry.vector_indexes
+        base = StoreConfig if info.field_name == "store" else IndexConfig
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if isinstance(kind, str) and kind in reg:
+            own = reg.config_class(kind)
+            if isinstance(own, type) and issubclass(own, base) and own is not base:
+                return own.model_validate(value)
+        return value
 
     @classmethod
     def parse(cls, data: Any) -> MemkitConfig:
@@ -255,3 +312,17 @@ def default_home() -> Path:
     """``$MEMKIT_HOME`` or ``~/.memkit/default``."""
     env = os.environ.get("MEMKIT_HOME")
     return Path(env).expanduser() if env else Path.home() / ".memkit" / "default"
+
+
+def parse_assignment(item: str, *, json_value: bool = True) -> tuple[str, Any]:
+    """A command line's ``KEY=VALUE``: the key stripped; VALUE as JSON when it parses (``json_value``), else the
+    bare string (e.g. a layer name).  Raises ``ValueError("expected KEY=VALUE, got ...")`` without ``=`` or key."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"expected KEY=VALUE, got {item!r}")
+    if not json_value:
+        return key.strip(), value.strip()
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value

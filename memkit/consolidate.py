@@ -11,11 +11,15 @@ opinion-like text, superseded notes) are skipped and listed in the report with a
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.errors import InvalidInputError
+from memkit.filters import build_filter
+
+if TYPE_CHECKING:
+    from memkit.engine import Engine
 
 __all__ = ["consolidate", "note_to_edit", "ConsolidationReport", "SkippedNote"]
 
@@ -125,7 +129,7 @@ def note_to_edit(note: Any) -> tuple[Any | None, str | None]:
 
 
 def consolidate(
-    memory: Any,
+    engine: Engine,
     backend: Any,
     *,
     limit: int | None = None,
@@ -133,7 +137,7 @@ def consolidate(
     user_id: str | None = None,
     progress: bool = True,
 ) -> ConsolidationReport:
-    """Write the factual notes of ``memory`` (a :class:`memkit.Memory`) into ``backend``.
+    """Write the factual notes of a memory (its engine; ``Memory.consolidate`` is the public call) into ``backend``.
 
     ``backend`` is a parametric memory (e.g. ``memkit.editing.create_memory("wise")``) or
     the registered name of one.  ``limit`` caps the number of edits written.
@@ -150,7 +154,7 @@ def consolidate(
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     report = ConsolidationReport(backend=str(getattr(backend, "name", type(backend).__name__)))
     requests = []
-    for note in memory.iter_notes(user_id=user_id, filters=filters):
+    for note in engine.store.iter_notes(build_filter(filters, user_id=user_id, include_superseded=True)):
         if limit is not None and len(requests) >= limit:
             break
         report.notes_seen += 1

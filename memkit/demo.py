@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from memkit.errors import InvalidInputError
+from memkit.lock import StoreLock
 from memkit.memory import Memory
-from memkit.stores.lock import StoreLock
 
 __all__ = ["run_demo", "default_demo_store", "DEMO_SESSIONS"]
 

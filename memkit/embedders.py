@@ -24,7 +24,7 @@ from memkit.registry import embedders
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from memkit.tracing import TracedEncoder
+    from memkit.tracing import OneThreadWorkers, TracedEncoder
 
 __all__ = ["SentenceTransformerEmbedder", "HashEmbedder", "create_embedder", "bundled_minilm_path"]
 
@@ -39,6 +39,7 @@ def bundled_minilm_path() -> Path:
 
 _MODELS: dict[tuple[str, str], SentenceTransformer] = {}  # one loaded copy per (source, device) per process
 _TRACED: dict[tuple[str, str, int], TracedEncoder | None] = {}  # and its trace per number of workers
+_SMALL: dict[tuple[str, str, int], OneThreadWorkers] = {}  # eager: the threads that run one-batch calls
 _MODELS_LOCK = threading.Lock()
 
 
@@ -46,7 +47,10 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use, called in batches under inference mode.
 
     On CPU it is traced (``memkit.tracing``) unless ``traced`` is off: the same vectors, faster,
-    and batches embedded in parallel by ``workers`` threads.
+    and batches embedded in parallel by ``workers`` threads.  On CPU a call that fits in one batch
+    (a query, ``add()`` of one note) runs on threads of one torch thread, traced or eager: two
+    intra-op threads cannot share so small a batch's ops, and on a busy machine they stall each
+    other at every op.
     """
 
     def __init__(self, config: EmbedderConfig | None = None):
@@ -61,6 +65,7 @@ class SentenceTransformerEmbedder:
             self._name = path.name if path.exists() else model
         self._model: SentenceTransformer | None = None
         self._traced: TracedEncoder | None = None
+        self._small: OneThreadWorkers | None = None
         self._dim: int | None = None
         self._lock = threading.Lock()
 
@@ -116,6 +121,13 @@ class SentenceTransformerEmbedder:
 
                     _TRACED[(*key, workers)] = trace_encoder(model, workers)
                 self._traced = _TRACED[(*key, workers)]
+            if self._traced is None and self.config.device == "cpu":
+                from memkit.tracing import OneThreadWorkers
+
+                workers = self.config.workers or torch.get_num_threads()
+                if (*key, workers) not in _SMALL:
+                    _SMALL[(*key, workers)] = OneThreadWorkers(workers, "memkit-embed-small")
+                self._small = _SMALL[(*key, workers)]
             get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             self._dim = int(get_dim() or model.encode(["x"]).shape[1])
             self._model = model
@@ -124,15 +136,22 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
-        model = self._load()
+        self._load()
         batch_size = batch_size or self.config.batch_size
         if self._traced is not None:
             return self._traced.encode(list(texts), batch_size)
+        if self._small is not None and len(texts) <= batch_size:  # one batch: on a thread of one torch thread
+            return self._small.map(lambda t: self._encode(t, batch_size), [list(texts)])[0]
+        return self._encode(list(texts), batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """sentence-transformers' own ``encode``, eager."""
+        import torch
+
+        model = self._load()
         with torch.inference_mode():
             vectors = model.encode(
-                list(texts),
+                texts,
                 batch_size=batch_size,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
@@ -196,8 +215,9 @@ class HashEmbedder:
         return self._vector(text)
 
 
-embedders.register("sentence-transformers", SentenceTransformerEmbedder)
-embedders.register("hash", HashEmbedder)
+embedders.register("sentence-transformers", "memkit.embedders:SentenceTransformerEmbedder",
+                   config="memkit.config:EmbedderConfig")
+embedders.register("hash", "memkit.embedders:HashEmbedder", config="memkit.config:EmbedderConfig")
 
 
 def create_embedder(config: EmbedderConfig):

@@ -1,28 +1,28 @@
 """Search filters: scope, metadata conditions and validity, applied inside the stores.
 
 A user writes ``filters={"src": "chat", "n": {"$gte": 3}, "lang": {"$in": ["en", "pt"]}}``;
-:func:`build_filter` validates it into a typed :class:`Filter`, which each store
-translates (SQL for SQLite, ``where`` for Chroma, a predicate for the exact index).
+:func:`build_filter` validates it into a typed :class:`Filter`, which each store compiles
+into its own dialect (SQL in ``memkit.stores.sqlite``, a ``where`` in ``memkit.stores.chroma``,
+a predicate in ``memkit.stores.exact``).  A vector index filters on the flat metadata
+:func:`index_metadata` gives it for each note.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from memkit.errors import FilterError
-from memkit.types import SCOPE_FIELDS, utcnow
+from memkit.types import METADATA_KEY, METADATA_KEY_RULE, SCOPE_FIELDS, text_problem, utcnow
 
 __all__ = ["Condition", "Filter", "build_filter", "index_metadata", "FOREVER", "epoch"]
 
 Op = Literal["$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte"]
 _OPS: tuple[str, ...] = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte")
-_RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,127}$")
+_RANGE = ("$gt", "$gte", "$lt", "$lte")
+_KEY = METADATA_KEY  # one rule for what a note may hold and what a filter may name
 FOREVER = 1e18  # valid_to of a note that is still valid, as an epoch in the index
 Scalar = str | int | float | bool
 
@@ -48,101 +48,29 @@ class Filter(BaseModel):
     conditions: tuple[Condition, ...] = ()
     open_at: float | None = None  # keep notes with valid_to > open_at (epoch s); None: keep closed notes too
     started_by: float | None = None  # keep notes with valid_from <= started_by (time travel with as_of)
+    started_after: float | None = None  # keep notes with valid_from >= started_after (a period a question names)
     owner: str | None = None  # link scope: notes whose user_id (or '' for none) equals this
 
-    # -- SQLite ---------------------------------------------------------------
-    def to_sql(self, alias: str = "notes") -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for key, value in self.scope.items():
-            clauses.append(f"{alias}.{key} = ?")
-            params.append(value)
-        if self.owner is not None:  # written so that the index on user_id serves it ('' is no user: never stored)
-            if self.owner:
-                clauses.append(f"{alias}.user_id = ?")
-                params.append(self.owner)
-            else:
-                clauses.append(f"{alias}.user_id IS NULL")
-        for c in self.conditions:
-            expr = f"json_extract({alias}.metadata, ?)"
-            path = f'$."{c.key}"'
-            if c.op in ("$eq", "$ne"):
-                clauses.append(f"{expr} {'=' if c.op == '$eq' else '!='} ?")
-                params += [path, _sql_value(c.value)]
-            elif c.op in ("$in", "$nin"):
-                marks = ",".join("?" * len(c.value))
-                clauses.append(f"{expr} {'IN' if c.op == '$in' else 'NOT IN'} ({marks})")
-                params += [path, *(_sql_value(v) for v in c.value)]
-            else:
-                clauses.append(f"{expr} {_RANGE[c.op]} ?")
-                params += [path, c.value]
-        if self.open_at is not None:
-            clauses.append(f"{alias}.valid_to_ts > ?")
-            params.append(self.open_at)
-        if self.started_by is not None:
-            clauses.append(f"{alias}.valid_from_ts <= ?")
-            params.append(self.started_by)
-        return (" AND ".join(clauses) or "1"), params
-
-    # -- Chroma ---------------------------------------------------------------
-    def to_chroma(self) -> dict[str, Any] | None:
-        parts: list[dict[str, Any]] = [{k: {"$eq": v}} for k, v in self.scope.items()]
-        if self.owner is not None:
-            parts.append({"owner": {"$eq": self.owner}})
-        for c in self.conditions:
-            parts.append({f"m.{c.key}": {c.op: list(c.value) if isinstance(c.value, tuple) else c.value}})
-        if self.open_at is not None:
-            parts.append({"valid_to": {"$gt": self.open_at}})
-        if self.started_by is not None:
-            parts.append({"valid_from": {"$lte": self.started_by}})
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else {"$and": parts}
-
-    # -- in Python (exact index) ---------------------------------------------
-    def matches(self, meta: dict[str, Any]) -> bool:
-        for key, value in self.scope.items():
-            if meta.get(key) != value:
-                return False
-        if self.owner is not None and meta.get("owner") != self.owner:
-            return False
-        for c in self.conditions:
-            k = f"m.{c.key}"
-            if k not in meta:
-                return False
-            if not _OPS[c.op](meta[k], c.value):
-                return False
-        if self.open_at is not None and not meta["valid_to"] > self.open_at:
-            return False
-        return self.started_by is None or meta["valid_from"] <= self.started_by
-
     def without_validity(self) -> Filter:
-        return self.model_copy(update={"open_at": None, "started_by": None})
+        return self.model_copy(update={"open_at": None, "started_by": None, "started_after": None})
 
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "$eq": lambda v, x: v == x,
-    "$ne": lambda v, x: v != x,
-    "$in": lambda v, x: v in x,
-    "$nin": lambda v, x: v not in x,
-    "$gt": lambda v, x: _num(v) and v > x,
-    "$gte": lambda v, x: _num(v) and v >= x,
-    "$lt": lambda v, x: _num(v) and v < x,
-    "$lte": lambda v, x: _num(v) and v <= x,
-}
+    def within(self, start: float, end: float) -> Filter:
+        """This filter, keeping only notes whose experience time (``valid_from``) lies in ``[start, end]``."""
+        return self.model_copy(update={
+            "started_after": start if self.started_after is None else max(start, self.started_after),
+            "started_by": end if self.started_by is None else min(end, self.started_by)})
 
 
 def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _sql_value(v: Any) -> Any:
-    return int(v) if isinstance(v, bool) else v
-
-
 def _check_scalar(key: str, v: Any) -> Scalar:
     if not isinstance(v, (str, int, float, bool)):
         raise FilterError(f"filter on {key!r}: values must be str, int, float or bool, got {type(v).__name__}")
+    problem = text_problem(v) if isinstance(v, str) else None
+    if problem:
+        raise FilterError(f"filter on {key!r}: the value {problem}")
     return v
 
 
@@ -165,6 +93,9 @@ def build_filter(
         if value is not None:
             if not isinstance(value, str) or not value.strip():
                 raise FilterError(f"{name} must be a non-empty string, got {value!r}")
+            problem = text_problem(value)
+            if problem:
+                raise FilterError(f"{name} {problem}")
             scope[name] = value
     if filters is None:
         filters = {}
@@ -172,8 +103,8 @@ def build_filter(
         raise FilterError(f"filters must be a dict of metadata key -> value or {{op: value}}, got {type(filters).__name__}")
     conditions: list[Condition] = []
     for key, spec in filters.items():
-        if not isinstance(key, str) or not _KEY.match(key):
-            raise FilterError(f"bad filter key {key!r}: use letters, digits, '_' or '-'")
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise FilterError(f"bad filter key {key!r}: {METADATA_KEY_RULE}")
         if key in SCOPE_FIELDS:
             raise FilterError(f"filter on {key!r}: pass {key}= as a search argument, not in filters")
         if isinstance(spec, dict):
@@ -220,6 +151,6 @@ def index_metadata(note: Any) -> dict[str, Any]:
         if value is not None:
             meta[f] = value
     for key, value in note.metadata.items():
-        if isinstance(value, (str, int, float, bool)) and _KEY.match(key):
+        if isinstance(value, (str, int, float, bool)) and _KEY.fullmatch(key):  # keys stored before the rule: skipped
             meta[f"m.{key}"] = value
     return meta

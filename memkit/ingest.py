@@ -1,35 +1,31 @@
-"""Writing notes: validate every item first, then embed, build, link, evolve and store in chunks.
+"""Writing notes: validate every item first, then embed and write them in chunks.
 
 Texts are embedded a wide window at a time (the embedder sorts a call's texts by
 length, so wide windows pad little); the next window is embedded in a worker
-thread while this one is built, linked and committed in chunks of ``write_batch``.
-Each chunk is one SQLite transaction; the vector index follows it.
+thread while this one is built, linked and committed in chunks of ``write_batch``
+(:func:`memkit.writing.write_chunk`).  Each chunk is one store transaction; the
+vector index follows it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from pydantic import ValidationError
 
-from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError, NotFoundError, validation_message
-from memkit.filters import Filter, index_metadata
-from memkit.linking import Neighbour
 from memkit.progress import progress_bar, want_progress
-from memkit.stores.sqlite import note_row
-from memkit.types import SCOPE_FIELDS, Link, Note, utcnow
+from memkit.types import Note, utcnow
+from memkit.writing import Prepared, write_chunk
 
 if TYPE_CHECKING:
-    from memkit.memory import Memory
+    from memkit.engine import Engine
 
-__all__ = ["Prepared", "prepare_items", "ingest", "embedded_chunks", "snapshot", "ITEM_FIELDS"]
+__all__ = ["Prepared", "prepare_items", "ingest", "embedded_chunks", "ITEM_FIELDS", "check_content_size"]
 
 T = TypeVar("T")
 
@@ -40,20 +36,6 @@ _NOTE_INPUT_FIELDS = (
     "user_id", "agent_id", "session_id", "metadata", "source",
 )
 ITEM_FIELDS = _NOTE_INPUT_FIELDS + _EXTRA_FIELDS
-SEQUENCE_WEIGHT = 0.8
-
-
-@dataclass
-class Prepared:
-    note: Note
-    given: set[str]  # fields the user set explicitly (the builder leaves them alone)
-    supersedes: list[str] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-
-
-def snapshot(note: Note) -> dict[str, Any]:
-    """A note as JSON-safe fields, without its (derived) links."""
-    return note.model_dump(mode="json", exclude={"links"})
 
 
 def _id_list(value: Any, what: str, where: str) -> list[str]:
@@ -66,7 +48,8 @@ def _id_list(value: Any, what: str, where: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def prepare_items(items: Sequence[Any], defaults: Mapping[str, Any]) -> list[Prepared]:
+def prepare_items(items: Sequence[Any], defaults: Mapping[str, Any], max_content_chars: int | None = None
+                  ) -> list[Prepared]:
     """Validate every item before anything is written; errors name the item and the field."""
     if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
         raise InvalidInputError("add_many expects a list of strings or dicts")
@@ -88,6 +71,7 @@ def prepare_items(items: Sequence[Any], defaults: Mapping[str, Any]) -> list[Pre
             raise InvalidInputError(f"{where}: missing 'content'")
         if not isinstance(data["content"], str):
             raise InvalidInputError(f"{where}: content must be a string, got {type(data['content']).__name__}")
+        check_content_size(data["content"], max_content_chars, where)
         given = {k for k, v in data.items() if v is not None}
         for key, value in defaults.items():
             if value is None:
@@ -117,7 +101,14 @@ def prepare_items(items: Sequence[Any], defaults: Mapping[str, Any]) -> list[Pre
     return out
 
 
-def _check_references(mem: Memory, prepared: list[Prepared]) -> None:
+def check_content_size(content: str, max_chars: int | None, where: str) -> None:
+    if max_chars is not None and len(content) > max_chars:
+        raise InvalidInputError(
+            f"{where}: content is {len(content):,} characters, more than the maximum of {max_chars:,} "
+            "(notes.max_content_chars in the store's config.toml); split the text into several notes")
+
+
+def _check_references(mem: Engine, prepared: list[Prepared]) -> None:
     batch_ids = {p.note.id for p in prepared}
     explicit = [p.note.id for p in prepared if "id" in p.given]
     clash = mem.store.get_many(explicit)
@@ -139,8 +130,8 @@ def _check_references(mem: Memory, prepared: list[Prepared]) -> None:
                 raise InvalidInputError(f"note {dst!r} belongs to another user and cannot be linked to this one")
 
 
-def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progress: bool | None) -> list[Note]:
-    prepared = prepare_items(items, defaults)
+def ingest(mem: Engine, items: Sequence[Any], defaults: Mapping[str, Any], progress: bool | None) -> list[Note]:
+    prepared = prepare_items(items, defaults, mem.config.notes.max_content_chars)
     if not prepared:
         return []
     _check_references(mem, prepared)
@@ -148,7 +139,7 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
     previous = _previous_turns(mem, prepared)
     with progress_bar("adding notes", len(prepared), want_progress(progress, len(prepared))) as bar:
         for chunk, embs in embedded_chunks(mem, prepared, lambda p: p.note):
-            written += _write_chunk(mem, chunk, embs, previous)
+            written += write_chunk(mem, chunk, embs, previous)
             bar.advance(len(chunk))
     found = mem.store.get_many(written)
     return [found[i] for i in written]
@@ -156,16 +147,16 @@ def ingest(mem: Memory, items: Sequence[Any], defaults: Mapping[str, Any], progr
 
 @contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    """numpy's OpenBLAS threads spin for a while after every product.  Beside the embedder that spinning
-    is CPU taken from it (0.4 ms per note in ``add_many``, measured), and memkit's products are small
-    enough for one thread.  The previous setting is restored afterwards."""
+    """numpy's OpenBLAS threads spin for a while after every product: beside the embedder that spinning
+    is CPU taken from it, and memkit's products are small enough for one thread.  The previous setting is
+    restored afterwards."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
 
-def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -> Iterator[tuple[list[T], np.ndarray]]:
+def embedded_chunks(mem: Engine, items: list[T], note_of: Callable[[T], Note]) -> Iterator[tuple[list[T], np.ndarray]]:
     """``items`` in chunks of ``write_batch``, each with its notes' embeddings.
 
     Texts are embedded ``embedder.window`` at a time, and the next window is embedded in a
@@ -183,14 +174,14 @@ def embedded_chunks(mem: Memory, items: list[T], note_of: Callable[[T], Note]) -
         last = windows.pop()
         windows += [last[:-tail], last[-tail:]]
     if len(windows) == 1:  # nothing to overlap (add(), a small add_many): no thread, no BLAS limit to set
-        yield from _chunked(windows[0], mem._embed_notes([note_of(x) for x in windows[0]]), size)
+        yield from _chunked(windows[0], mem.embed_notes([note_of(x) for x in windows[0]]), size)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-embed") as pool, _one_blas_thread():
-        future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[0]])
+        future = pool.submit(mem.embed_notes, [note_of(x) for x in windows[0]])
         for wi, window in enumerate(windows):
             embs = future.result()
             if wi + 1 < len(windows):
-                future = pool.submit(mem._embed_notes, [note_of(x) for x in windows[wi + 1]])
+                future = pool.submit(mem.embed_notes, [note_of(x) for x in windows[wi + 1]])
             yield from _chunked(window, embs, size)
 
 
@@ -199,170 +190,28 @@ def _chunked(window: list[T], embs: np.ndarray, size: int) -> Iterator[tuple[lis
         yield window[i : i + size], embs[i : i + size]
 
 
-def _previous_turns(mem: Memory, prepared: list[Prepared]) -> dict[str, Note]:
-    """The previous turn of each new note's session: an earlier item of this call, or the session's last stored note."""
-    last: dict[str, Note] = {}
+def _turn_key(note: Note) -> tuple[str, str | None, str | None] | None:
+    """What a conversation is: one session of one user (and agent).  Two users' notes that share a session id
+    are two conversations, never linked (a link would carry one user's note into the other's ``related``)."""
+    return None if note.session_id is None else (note.session_id, note.user_id, note.agent_id)
+
+
+def _previous_turns(mem: Engine, prepared: list[Prepared]) -> dict[str, Note]:
+    """The previous turn of each new note's conversation (session, user and agent): an earlier item of this call,
+    or the conversation's last stored note."""
+    last: dict[tuple[str, str | None, str | None], Note] = {}
     out: dict[str, Note] = {}
-    sessions = {p.note.session_id for p in prepared if p.note.session_id is not None}
-    stored = {s: mem.store.last_in_session(s) for s in sessions}
+    keys = {k for p in prepared if (k := _turn_key(p.note)) is not None}
+    stored = {k: mem.store.last_in_session(k[0], user_id=k[1], agent_id=k[2]) for k in keys}
     found = mem.store.get_many([v[0] for v in stored.values() if v is not None])
-    for s, v in stored.items():
+    for k, v in stored.items():
         if v is not None and v[0] in found:
-            last[s] = found[v[0]]
+            last[k] = found[v[0]]
     for p in prepared:
-        s = p.note.session_id
-        if s is None:
+        k = _turn_key(p.note)
+        if k is None:
             continue
-        if s in last:
-            out[p.note.id] = last[s]
-        last[s] = p.note
+        if k in last:
+            out[p.note.id] = last[k]
+        last[k] = p.note
     return out
-
-
-def _neighbours(mem: Memory, notes: list[Note], embs: np.ndarray) -> list[list[Neighbour]]:
-    """The k nearest notes of each new note: already stored ones, and earlier ones of the same chunk."""
-    k = mem.config.linker.k
-    found: list[list[tuple[str, float]]] = [[] for _ in notes]
-    owners = [n.user_id or "" for n in notes]
-    if mem.store_count_hint > 0:
-        for owner in set(owners):
-            rows = [i for i, o in enumerate(owners) if o == owner]
-            res = mem._nearest(embs[rows], k, Filter(owner=owner))
-            for r, hits in zip(rows, res, strict=True):
-                found[r] = hits
-    sims = embs @ embs.T
-    rows_of: dict[str, list[int]] = defaultdict(list)
-    for i, owner in enumerate(owners):
-        rows_of[owner].append(i)
-    for rows in rows_of.values():
-        for a in range(1, len(rows)):
-            earlier = rows[:a]
-            s = sims[rows[a], earlier]
-            found[rows[a]] = found[rows[a]] + [(notes[earlier[t]].id, float(s[t])) for t in np.argsort(-s)[:k]]
-    local = {n.id: n for n in notes}
-    stored = mem.store.get_many([nid for hits in found for nid, _ in hits if nid not in local])
-    out = []
-    for hits in found:
-        best = sorted(hits, key=lambda h: -h[1])[:k]
-        out.append([Neighbour(stored.get(nid) or local[nid], s) for nid, s in best if nid in stored or nid in local])
-    return out
-
-
-def _write_chunk(mem: Memory, chunk: list[Prepared], embs: np.ndarray, previous: dict[str, Note]) -> list[str]:
-    cfg = mem.config
-    now = utcnow()
-    notes = [p.note for p in chunk]
-    # 1. build: keywords, tags, context (explicit user values win)
-    for p, d in zip(chunk, mem.builder.build(notes, embs), strict=True):
-        updates: dict[str, Any] = {}
-        for f in ("keywords", "tags", "context"):
-            if f not in p.given:
-                updates[f] = getattr(d, f)
-        if d.info:
-            updates["metadata"] = {**p.note.metadata, "memkit": d.info}
-        if updates:
-            p.note = p.note.model_copy(update=updates)
-    notes = [p.note for p in chunk]
-    links: list[Link] = []
-    events: list[dict[str, Any]] = []
-    changed: dict[str, Note] = {}  # existing or earlier notes changed by evolution / supersession
-    before: dict[str, Note] = {}
-    # 2. session turns: link each note to the previous note of its session
-    if cfg.linker.link_session_turns:
-        for n in notes:
-            if n.id in previous:
-                links.append(Link(src=n.id, dst=previous[n.id].id, kind="sequence", weight=SEQUENCE_WEIGHT,
-                                  created_at=now, actor="memkit"))
-    # 3. neighbours -> link / evolve / supersede decisions
-    neighbours = _neighbours(mem, notes, embs) if cfg.linker.enabled else [[] for _ in notes]
-    for p, nbs in zip(chunk, neighbours, strict=True):
-        note = p.note
-        nbs = [Neighbour(changed.get(nb.note.id, nb.note), nb.similarity) for nb in nbs]
-        decision = mem.judge.decide(note, nbs)
-        for nid, weight in decision.links.items():
-            links.append(Link(src=note.id, dst=nid, kind="semantic", weight=weight, created_at=now,
-                              actor=decision.actor))
-        for nid, tags in decision.tags.items():
-            cur = changed.get(nid) or next(nb.note for nb in nbs if nb.note.id == nid)
-            before.setdefault(nid, cur)
-            changed[nid] = cur.model_copy(update={"tags": tags})
-            events.append(_event(nid, "evolve", {"tags": cur.tags}, {"tags": tags}, now, decision.actor,
-                                 f"evolved by note {note.id}"))
-        for nid, ctx in decision.contexts.items():
-            cur = changed.get(nid) or next(nb.note for nb in nbs if nb.note.id == nid)
-            before.setdefault(nid, cur)
-            changed[nid] = cur.model_copy(update={"context": ctx})
-            events.append(_event(nid, "evolve", {"context": cur.context}, {"context": ctx}, now, decision.actor,
-                                 f"evolved by note {note.id}"))
-        if decision.info:
-            p.note = note = note.model_copy(update={"metadata": {**note.metadata,
-                                                                 "memkit": {**note.metadata.get("memkit", {}),
-                                                                            "judge": decision.info}}})
-        for old in list(dict.fromkeys(p.supersedes + decision.supersedes)):
-            if old == note.id:
-                continue
-            cur = changed.get(old) or _lookup(mem, old, chunk)
-            if cur.valid_to is not None:
-                continue
-            end = max(note.valid_from, cur.valid_from)
-            before.setdefault(old, cur)
-            changed[old] = cur.model_copy(update={"valid_to": end})
-            links.append(Link(src=note.id, dst=old, kind="supersedes", weight=1.0, created_at=now,
-                              actor="user" if old in p.supersedes else decision.actor))
-            events.append(_event(old, "supersede", {"valid_to": None},
-                                 {"valid_to": end.isoformat(), "superseded_by": note.id}, now,
-                                 "user" if old in p.supersedes else decision.actor, f"superseded by note {note.id}"))
-        for dst in p.links:
-            links.append(Link(src=note.id, dst=dst, kind="manual", weight=1.0, created_at=now, actor="user"))
-    notes = [p.note for p in chunk]
-    # changes to notes of this very chunk are folded into their first version
-    final: dict[str, Note] = {n.id: changed.pop(n.id, n) for n in notes}
-    updated = {nid: n.model_copy(update={"version": n.version + 1, "updated_at": now}) for nid, n in changed.items()}
-    add_events = [_event(n.id, "add", None, snapshot(n), now, "user", None) for n in final.values()]
-    link_events = [_event(lk.src, "link", None, {"dst": lk.dst, "kind": lk.kind, "weight": lk.weight}, now, lk.actor,
-                          None) for lk in links]
-    rows = [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(final.values())]
-    with mem.store.transaction() as c:
-        mem.store.insert_notes(c, rows)
-        for n in updated.values():
-            mem.store.update_note(c, _update_row(n))
-        mem.store.insert_links(c, links)
-        mem.store.insert_events(c, add_events + events + link_events)
-        mem.store.bump_changes(c, 1)
-    mem.store_count_hint += len(rows)
-    # the derived vector index follows the committed store
-    vec_ids = [n.id for n in final.values()]
-    vectors = [embs]
-    metas = [index_metadata(n) for n in final.values()]
-    if updated:
-        old_vecs = mem.store.embeddings(list(updated))
-        ids_u = [i for i in updated if i in old_vecs]
-        vec_ids += ids_u
-        vectors.append(np.stack([old_vecs[i] for i in ids_u]) if ids_u else np.zeros((0, embs.shape[1]), np.float32))
-        metas += [index_metadata(updated[i]) for i in ids_u]
-    mem.index.upsert(vec_ids, np.vstack(vectors), metas)
-    mem._index_synced()
-    mem.graph.add_links(links)
-    return list(final)
-
-
-def _lookup(mem: Memory, nid: str, chunk: list[Prepared]) -> Note:
-    for p in chunk:
-        if p.note.id == nid:
-            return p.note
-    return mem.store.get(nid)
-
-
-def _update_row(n: Note) -> dict[str, Any]:
-    row = note_row(n, search_extra(n), None)
-    row.pop("embedding")
-    for f in ("created_at", "retrieval_count", "last_accessed", *SCOPE_FIELDS):
-        row.pop(f)
-    return row
-
-
-def _event(note_id: str, kind: str, before: dict | None, after: dict | None, at: Any, actor: str,
-           reason: str | None) -> dict[str, Any]:
-    return {"note_id": note_id, "event": kind, "before": before, "after": after, "at": at, "actor": actor,
-            "reason": reason}
-

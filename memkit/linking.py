@@ -17,16 +17,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.config import BuilderConfig, LinkerConfig
+from memkit.errors import ConfigError
+from memkit.registry import link_judges
 from memkit.text import stem, terms, words
 from memkit.types import Note
 
-__all__ = ["Neighbour", "Decision", "HeuristicJudge", "LLMJudge"]
+__all__ = ["Neighbour", "Decision", "HeuristicJudge", "LLMJudge", "answer_schema"]
 
 
 @dataclass
 class Neighbour:
     note: Note
     similarity: float
+    names: frozenset[str] = frozenset()  # rare names (of people, pets, places) both notes hold
 
 
 @dataclass
@@ -46,7 +49,7 @@ class HeuristicJudge:
 
     actor = "heuristic"
 
-    def __init__(self, config: LinkerConfig):
+    def __init__(self, config: LinkerConfig, builder: BuilderConfig | None = None):
         self.config = config
 
     def decide(self, note: Note, neighbours: Sequence[Neighbour]) -> Decision:
@@ -59,7 +62,7 @@ class HeuristicJudge:
             shared = mine & (terms(nb.note.keywords) | terms(nb.note.tags) | terms([nb.note.content]))
             if nb.similarity >= cfg.strong_similarity or (
                 nb.similarity >= cfg.min_similarity and len(shared) >= cfg.min_shared_keywords
-            ):
+            ) or (nb.names and nb.similarity >= cfg.name_min_similarity):
                 d.links[nb.note.id] = round(float(nb.similarity), 4)
                 if cfg.evolve and shared:
                     # the neighbour is tagged with the topics the two notes share, as confirmed by the new note
@@ -98,6 +101,41 @@ _SYSTEM = (
 )
 
 
+def _example(new: str, existing: dict[str, str], answer: dict[str, Any]) -> list[dict[str, str]]:
+    lines = [json.dumps({"id": "new", "content": new})] + [json.dumps({"id": k, "content": v}) for k, v in existing.items()]
+    return [{"role": "user", "content": "NEW: " + lines[0] + "\nEXISTING:\n" + "\n".join(lines[1:])},
+            {"role": "assistant", "content": json.dumps(answer)}]
+
+
+# worked examples: most new notes supersede nothing (a small model otherwise closes every neighbour)
+_EXAMPLES = _example(
+    "Tom moved to 12 Rua Nova in Lisbon.",
+    {"a04c9e13": "Tom lives at 4 Elm Street in Leeds.", "5d2e8b70": "Tom plays tennis on Sundays."},
+    {"links": ["a04c9e13", "5d2e8b70"], "updates": [], "supersedes": ["a04c9e13"]},
+) + _example(
+    "What should I cook for Tom's birthday dinner?",
+    {"77b0e4d1": "I bought a new road bike.", "3f9a01c2": "Tom is vegetarian."},
+    {"links": ["3f9a01c2"], "updates": [], "supersedes": []},
+)
+
+
+def answer_schema(ids: Sequence[str], max_tags: int = 12) -> dict[str, Any]:
+    """The JSON schema of a link decision over the neighbours ``ids``: :class:`_Answer`'s shape, every id one
+    of ``ids`` (so a constrained model cannot name another note), lists no longer than the neighbours."""
+    one_of = {"type": "string", "enum": list(ids)}
+    tags = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 30}, "maxItems": max_tags}
+    update = {"type": "object", "required": ["id"], "properties": {
+        "id": one_of,
+        "tags": {"anyOf": [tags, {"type": "null"}]},
+        "context": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 200}, {"type": "null"}]},
+    }}
+    return {"title": "LinkDecision", "type": "object", "required": ["links", "updates", "supersedes"], "properties": {
+        "links": {"type": "array", "items": one_of, "maxItems": len(ids)},
+        "updates": {"type": "array", "items": update, "maxItems": len(ids)},
+        "supersedes": {"type": "array", "items": one_of, "maxItems": len(ids)},
+    }}
+
+
 def _describe(n: Note, short: str) -> str:
     return json.dumps(
         {"id": short, "content": n.content, "keywords": n.keywords, "tags": n.tags, "context": n.context,
@@ -110,6 +148,8 @@ class LLMJudge:
     """Ask a litellm model; ids are shown as short unique suffixes of the real note ids and mapped back."""
 
     def __init__(self, config: LinkerConfig, builder: BuilderConfig):
+        if not builder.model:
+            raise ConfigError("linker.judge='llm' needs builder.model (a litellm model string)")
         self.config = config
         self.builder = builder
         self.fallback = HeuristicJudge(config)
@@ -131,8 +171,10 @@ class LLMJudge:
             params["api_base"] = cfg.api_base
         params.update(cfg.extra_params)
         assert cfg.model is not None
-        res = complete_json(cfg.model, [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
-                            _Answer, retries=cfg.retries, **params)
+        messages = [{"role": "system", "content": _SYSTEM}, *_EXAMPLES, {"role": "user", "content": user}]
+        res = complete_json(cfg.model, messages,
+                            _Answer, retries=cfg.retries,
+                            response_schema=answer_schema(list(short.values()), self.config.max_tags), **params)
         if res.value is None:
             d = self.fallback.decide(note, neighbours)
             d.info = {"judge": cfg.model, "fallback": "heuristic", "errors": res.errors[-3:]}
@@ -176,3 +218,7 @@ def _short_ids(ids: Sequence[str], start: int = 8) -> dict[str, str]:
         if len(set(short.values())) == len(ids) or n >= max(len(i) for i in ids):
             return short
         n += 4
+
+
+link_judges.register("heuristic", "memkit.linking:HeuristicJudge", config="memkit.config:LinkerConfig")
+link_judges.register("llm", "memkit.linking:LLMJudge", config="memkit.config:LinkerConfig")

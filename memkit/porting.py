@@ -4,49 +4,63 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
-from memkit.builders.base import search_extra
 from memkit.errors import InvalidInputError, StoreError, validation_message
-from memkit.filters import index_metadata
-from memkit.ingest import _event, embedded_chunks, snapshot
+from memkit.filters import build_filter
+from memkit.ingest import embedded_chunks
 from memkit.progress import progress_bar, want_progress
-from memkit.stores.sqlite import note_row
-from memkit.types import Link, Note, utcnow
+from memkit.types import Link, NewEvent, Note, WriteBatch, utcnow
+from memkit.writing.records import snapshot
 
 if TYPE_CHECKING:
-    from memkit.memory import Memory
+    from memkit.engine import Engine
 
 __all__ = ["export_jsonl", "import_jsonl", "FORMAT"]
 
 FORMAT = "memkit-export/1"
 
 
-def export_jsonl(mem: Memory, path: Path) -> int:
-    """Write every note and link to ``path`` (through a temporary file, so a failed export leaves no half file)."""
-    if path.is_dir():
-        raise InvalidInputError(f"cannot export to {path}: it is a folder; give a file name")
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
+def export_jsonl(mem: Engine, target: Path | TextIO, user_id: str | None = None) -> int:
+    """Write the notes and links to ``target``: a file (through a temporary file, so a failed export leaves
+    no half file) or an open text stream.  With ``user_id``, that user's notes and the links among them."""
+    if isinstance(target, Path):
+        if target.is_dir():
+            raise InvalidInputError(f"cannot export to {target}: it is a folder; give a file name")
+        tmp = target.with_name(target.name + ".tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as f:
+                n = _write_export(mem, f, user_id)
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot export to {target}: {exc.strerror or exc}") from None
+        return n
     try:
-        with tmp.open("w", encoding="utf-8") as f:
-            f.write(json.dumps({"format": FORMAT, "embedder": mem.embedder.name,
-                                "exported_at": utcnow().isoformat()}) + "\n")
-            for note in mem.store.iter_notes():
-                f.write(json.dumps({"note": snapshot(note)}, ensure_ascii=False) + "\n")
-                n += 1
-            for lk in mem.store.all_links():
-                f.write(json.dumps({"link": lk.model_dump(mode="json")}, ensure_ascii=False) + "\n")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"cannot export to {path}: {exc.strerror or exc}") from None
-    return n
+        return _write_export(mem, target, user_id)
+    except OSError as exc:  # a closed pipe, a full disk
+        raise StoreError(f"cannot export: {exc.strerror or exc}") from None
 
 
-def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: bool | None = None) -> int:
+def _write_export(mem: Engine, f: TextIO, user_id: str | None) -> int:
+    header = {"format": FORMAT, "embedder": mem.embedder.name, "exported_at": utcnow().isoformat()}
+    if user_id is not None:
+        header["user_id"] = user_id
+    f.write(json.dumps(header) + "\n")
+    flt = None if user_id is None else build_filter(user_id=user_id, include_superseded=True)
+    ids: set[str] = set()
+    for note in mem.store.iter_notes(flt):
+        f.write(json.dumps({"note": snapshot(note)}, ensure_ascii=False) + "\n")
+        ids.add(note.id)
+    for lk in mem.store.all_links():
+        if flt is None or (lk.src in ids and lk.dst in ids):
+            f.write(json.dumps({"link": lk.model_dump(mode="json")}, ensure_ascii=False) + "\n")
+    return len(ids)
+
+
+def import_jsonl(mem: Engine, path: Path, on_conflict: str = "skip", progress: bool | None = None) -> int:
     if on_conflict not in ("skip", "error"):
         raise InvalidInputError("on_conflict must be 'skip' or 'error'")
     if not path.is_file():
@@ -87,20 +101,13 @@ def import_jsonl(mem: Memory, path: Path, on_conflict: str = "skip", progress: b
     now = utcnow()
     with progress_bar("importing notes", len(new), want_progress(progress, len(new))) as bar:
         for chunk, embs in embedded_chunks(mem, new, lambda n: n):
-            with mem.store.transaction() as c:
-                mem.store.insert_notes(c, [note_row(n, search_extra(n), embs[i]) for i, n in enumerate(chunk)])
-                mem.store.insert_events(c, [_event(n.id, "add", None, snapshot(n), now, "import", str(path))
-                                            for n in chunk])
-                mem.store.bump_changes(c)
-            mem.store_count_hint += len(chunk)
-            mem.index.upsert([n.id for n in chunk], embs, [index_metadata(n) for n in chunk])
-            mem._index_synced()
+            mem.commit(WriteBatch(insert=list(zip(chunk, embs, strict=True)),
+                                  events=[NewEvent(n.id, "add", None, snapshot(n), now, "import", str(path))
+                                          for n in chunk]),
+                       upsert=chunk, vectors={n.id: embs[i] for i, n in enumerate(chunk)}, open_index=True)
             bar.advance(len(chunk))
     known = set(mem.store.versions())
-    keep = [lk for lk in links if lk.src in known and lk.dst in known]
-    with mem.store.transaction() as c:
-        mem.store.insert_links(c, keep)
-        mem.store.bump_changes(c)
-    mem._index_synced()
+    # the index followed every chunk, and links change no vector: it stays in step
+    mem.commit(WriteBatch(link=[lk for lk in links if lk.src in known and lk.dst in known]), open_index=bool(new))
     mem.graph.invalidate()
     return len(new)

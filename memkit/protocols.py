@@ -5,7 +5,8 @@ Implementations register in :mod:`memkit.registry` under a lowercase name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -14,8 +15,10 @@ if TYPE_CHECKING:  # numpy is light, but keep `import memkit` minimal
 
     from memkit.editing.types import EditRequest, TargetScore, WriteReport
     from memkit.filters import Filter
+    from memkit.linking import Decision, Neighbour
+    from memkit.types import Candidate, HistoryEvent, Link, Note, WriteBatch, WriteResult
 
-__all__ = ["Embedder", "VectorIndex", "NoteBuilder", "ParametricMemory", "BenchSystem"]
+__all__ = ["Embedder", "VectorIndex", "NoteStore", "NoteBuilder", "LinkJudge", "ParametricMemory"]
 
 
 @runtime_checkable
@@ -38,7 +41,8 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class VectorIndex(Protocol):
-    """A nearest-neighbour index derived from the SQLite store (never authoritative)."""
+    """A nearest-neighbour index derived from the note store (never authoritative), registered in
+    ``memkit.registry.vector_indexes`` and built as ``cls(path, dim, config)``."""
 
     name: str
 
@@ -62,6 +66,117 @@ class VectorIndex(Protocol):
 
 
 @runtime_checkable
+class NoteStore(Protocol):
+    """The authoritative store of notes, links and history (registered in ``memkit.registry.note_stores``).
+
+    It owns its writes (one :class:`~memkit.types.WriteBatch` per transaction), its query dialect (a
+    :class:`~memkit.filters.Filter` is compiled inside the store) and its search features (BM25, exact
+    nearest neighbours over the embeddings it keeps, candidate features).  It keeps each note's embedding,
+    so a vector index can always be rebuilt from it, and how far that derived index has followed it.
+    """
+
+    @classmethod
+    def open(cls, folder: Path, config: Any) -> NoteStore:
+        """Open (creating if needed) the store of the memory in ``folder``, configured by its ``[store]``."""
+
+    @classmethod
+    def found_in(cls, folder: Path, config: Any) -> bool:
+        """Whether the memory in ``folder`` has a store already (without creating one)."""
+
+    # -- writes ---------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Commit the whole batch in one transaction, or nothing of it (:class:`StoreError`)."""
+
+    def record_access(self, ids: Sequence[str], at: datetime) -> None:
+        """Count one retrieval of each note and set its ``last_accessed`` (not a history event)."""
+
+    # -- notes ----------------------------------------------------------------
+    def get(self, note_id: str) -> Note:
+        """The note (with its links), or :class:`NotFoundError`."""
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Note]:
+        """The notes that exist among ``ids`` (missing ids are left out)."""
+
+    def exists(self, note_id: str) -> bool: ...
+
+    def existing(self, ids: Sequence[str]) -> set[str]: ...
+
+    def of_user(self, ids: Iterable[str], user_id: str | None) -> set[str]:
+        """Which of ``ids`` are notes of ``user_id`` (None: of no user)."""
+
+    def iter_notes(self, flt: Filter | None = None) -> Iterator[Note]:
+        """The notes passing ``flt``, in insertion order."""
+
+    def resolve_id(self, prefix: str, *, deleted: bool = False) -> str:
+        """The one id that is, or starts with, ``prefix`` (as git resolves a short hash)."""
+
+    def short_ids(self, ids: Sequence[str], min_len: int = 8) -> dict[str, str]: ...
+
+    def count(self) -> int: ...
+
+    def counts(self) -> dict[str, int]:
+        """notes, current_notes, links, history_events, users."""
+
+    def versions(self) -> dict[str, int]:
+        """Every note id with its version (what the vector index is reconciled against)."""
+
+    def last_in_session(self, session_id: str, *, user_id: str | None, agent_id: str | None
+                        ) -> tuple[str, float] | None:
+        """The latest note (id, valid_from epoch) of one conversation."""
+
+    # -- links and history ------------------------------------------------------
+    def links_of(self, note_id: str) -> list[Link]: ...
+
+    def all_links(self) -> list[Link]: ...
+
+    def history(self, note_id: str) -> list[HistoryEvent]: ...
+
+    def event(self, event_id: int) -> HistoryEvent: ...
+
+    # -- search features ----------------------------------------------------------
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int) -> list[list[tuple[str, float]]] | None:
+        """Exact cosine search over the notes passing ``flt``; None when more than ``max_rows`` pass."""
+
+    def lexical(self, words: Sequence[str], k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
+        """BM25 of the notes passing ``flt`` matching any of ``words`` (content, and the derived text at
+        ``extra_weight``); higher is better."""
+
+    def naming(self, owner: str, name: str, limit: int) -> list[str] | None:
+        """Ids of the notes of ``owner`` (a user id, '' for none) whose content holds the word ``name``, when at
+        most ``limit`` notes of the whole store hold it; None when more do (the name is not rare here)."""
+
+    def candidates(self, ids: Sequence[str], flt: Filter | None = None) -> dict[str, Candidate]:
+        """What retrieval needs of each of ``ids`` that exists (and passes ``flt``)."""
+
+    def speakers(self, flt: Filter) -> set[str]:
+        """The distinct ``metadata.speaker`` values of the notes passing ``flt`` (validity ignored)."""
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def changes(self) -> int:
+        """A counter that moves on with every committed change."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def check_embedder(self, name: str, dim: int | None) -> None:
+        """Record the embedder on first use; another one later is :class:`EmbeddingMismatchError`."""
+
+    def index_in_step(self) -> bool:
+        """Whether the vector index followed every change so far (but those in :meth:`index_pending`)."""
+
+    def index_pending(self) -> list[str]:
+        """Ids whose change the vector index has yet to follow."""
+
+    def clear_index_pending(self) -> None: ...
+
+    def index_synced(self) -> None:
+        """Record that the vector index has followed every change so far."""
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
 class NoteBuilder(Protocol):
     """Derives keywords, tags and a one-line context from a note's content."""
 
@@ -69,6 +184,18 @@ class NoteBuilder(Protocol):
 
     def build(self, notes: Sequence[Any], embeddings: np.ndarray) -> list[Any]:
         """Return one :class:`memkit.builders.base.Derived` per note, in order."""
+
+
+@runtime_checkable
+class LinkJudge(Protocol):
+    """Decides, for one new note and its nearest notes, which to link, how they evolve and which it supersedes.
+
+    Registered in ``memkit.registry.link_judges``; built as ``cls(linker_config, builder_config)``.
+    """
+
+    actor: str
+
+    def decide(self, note: Note, neighbours: Sequence[Neighbour]) -> Decision: ...
 
 
 @runtime_checkable
@@ -102,35 +229,3 @@ class ParametricMemory(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """What the memory holds (number of writes, shards, thresholds, base model, layer, config)."""
-
-
-# -- bench ---------------------------------------------------------------------------
-
-
-@runtime_checkable
-class BenchSystem(Protocol):
-    """A system under test of :mod:`memkit.bench`: a memory (retrieval, parametric, oracle or
-    none) together with whatever answers from it.
-
-    Records and queries are :mod:`memkit.bench.records` types (``MemoryRecord``, ``Query``,
-    ``Answer``).  ``persistent`` systems keep their state on disk between runs, so their
-    ``write`` must be idempotent by record id and ``forget`` must remove records.
-    """
-
-    name: str
-    kind: str
-    persistent: bool
-    capabilities: frozenset[str]
-
-    def write(self, records: Sequence[Any]) -> int:
-        """Store records; returns how many were new."""
-
-    def forget(self, record_ids: Sequence[str]) -> int:
-        """Remove records by id (used when an unfinished episode is redone)."""
-
-    def answer(self, queries: Sequence[Any]) -> list[Any]:
-        """One answer per query, in order, with the context passages used."""
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def close(self) -> None: ...

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 __all__ = [
     "STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date",
-    "asks_about_present",
+    "asks_about_present", "query_words",
 ]
 
 STOPWORDS = frozenset(
@@ -50,9 +50,13 @@ def words(text: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(text) if w.strip("'-")]
 
 
-@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light English stemmer (plural / -ing / -ed) for matching keywords across notes."""
+    return _stem(word) if len(word) <= 64 else _stem.__wrapped__(word)  # a huge "word" (a blob) is not cached
+
+
+@lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
     w = word.lower()
     for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
@@ -67,11 +71,14 @@ def _phrase_terms(phrase: str) -> frozenset[str]:
     return frozenset(stem(w) for w in words(phrase) if w.lower() not in STOPWORDS and len(w) > 1)
 
 
+_CACHED_PHRASE = 200  # longer texts (whole notes) are not cached: the cache would keep them alive
+
+
 def terms(phrases: Iterable[str]) -> set[str]:
     """Stemmed content words of a list of phrases (cached per phrase: keywords recur across notes)."""
     out: set[str] = set()
     for p in phrases:
-        out |= _phrase_terms(p)
+        out |= _phrase_terms(p) if len(p) <= _CACHED_PHRASE else _phrase_terms.__wrapped__(p)
     return out
 
 
@@ -80,10 +87,9 @@ def candidate_phrases(text: str, max_words: int = 3) -> list[str]:
     out: list[str] = []
 
     def flush(run: list[str]) -> None:
-        # long runs are cut from the end, where English noun phrases keep their head
-        while run:
-            out.append(" ".join(run[-max_words:]))
-            run = run[:-max_words]
+        # long runs are cut from the end, where English noun phrases keep their head (by index: linear in the run)
+        for end in range(len(run), 0, -max_words):
+            out.append(" ".join(run[max(0, end - max_words) : end]))
 
     for chunk in _SPLIT.split(text):
         run: list[str] = []
@@ -99,13 +105,13 @@ def candidate_phrases(text: str, max_words: int = 3) -> list[str]:
 
 def entities(text: str) -> list[str]:
     """Capitalised words that do not start a sentence: a cheap proxy for names."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered and O(1) membership: a text of many names stays linear
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         toks = words(sentence)
         for i, w in enumerate(toks):
             if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS and w not in found and len(w) > 1:
-                found.append(w)
-    return found
+                found[w] = None
+    return list(found)
 
 
 def rank_phrases(text: str, limit: int) -> list[str]:
@@ -138,3 +144,16 @@ def rank_phrases(text: str, limit: int) -> list[str]:
 def human_date(dt: datetime) -> str:
     """'8 May 2023' — the words a person would use in a question about the date."""
     return f"{dt.day} {dt.strftime('%B %Y')}"
+
+
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_words(text: str, stopwords: frozenset[str]) -> list[str]:
+    """The words a lexical search ORs: lowercased, once each, numbers and words of 2+ letters not in ``stopwords``."""
+    out: list[str] = []
+    for w in _QUERY_WORD.findall(text.lower()):
+        keep = w.isdigit() or (len(w) > 1 and w not in stopwords)
+        if keep and w not in out:
+            out.append(w)
+    return out

@@ -11,6 +11,11 @@ thread each, which never wait for each other.  Tokenisation and the model's othe
 (pooling, normalisation, dense layers) are sentence-transformers' own, so the vectors are
 those of ``encode``; the trace is checked against the eager model when it is built, and a
 model it does not fit is run eagerly instead.
+
+A call that fits in one batch (a query, ``add()`` of one note) also runs on threads of one
+torch thread (``OneThreadWorkers``), split over them when it holds several texts: with two
+intra-op threads, a tiny batch's ops are too short to share, and on a busy machine the
+thread that loses its core stalls its partner at every op.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -30,15 +35,60 @@ if TYPE_CHECKING:
     import torch
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["TracedEncoder", "trace_encoder"]
+__all__ = ["OneThreadWorkers", "TracedEncoder", "trace_encoder"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # two texts of different lengths: the trace must see padding, or it would drop the attention mask
 _EXAMPLE = ["memkit", "a padded batch shows the trace how the attention mask is used"]
 _PROBE = ["a different batch", "of other lengths than the example, to check the trace", "third"]
 _TOLERANCE = 1e-4
+
+
+class OneThreadWorkers:
+    """``n`` threads of one torch intra-op thread each, started together on first use.
+
+    Work handed to them never runs an OpenMP team, so it neither waits at a barrier for a thread
+    that lost its core nor leaves threads spinning after it.  The caller's own torch setting, and
+    the default that a new thread starts with, are left as they were.
+    """
+
+    def __init__(self, n: int, name: str):
+        self.n = n
+        self.name = name
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        _WORKERS.add(self)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        pool = self._executor()
+        if len(items) == 1:
+            return [pool.submit(fn, items[0]).result()]
+        return list(pool.map(fn, items))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import torch
+
+                before = torch.get_num_threads()
+                ready = threading.Barrier(self.n + 1)
+                pool = ThreadPoolExecutor(self.n, thread_name_prefix=self.name, initializer=_one_torch_thread)
+                for _ in range(self.n):  # start every thread now, so each runs the initializer
+                    pool.submit(ready.wait, 60)
+                ready.wait(60)
+                # set_num_threads also changes the default a new thread starts with: restore it
+                torch.set_num_threads(before)
+                self._pool = pool
+            return self._pool
+
+    def _after_fork(self) -> None:
+        """In a forked child the parent's threads do not exist, and a lock another thread held stays held."""
+        self._pool = None
+        self._lock = threading.Lock()
 
 
 class TracedEncoder:
@@ -50,8 +100,9 @@ class TracedEncoder:
         self.traced = traced
         self.names = names
         self.workers = workers
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._batch_workers = OneThreadWorkers(workers, "memkit-embed-worker")
+        # apart from the batch workers, so that a query never queues behind another thread's add_many
+        self._small_workers = OneThreadWorkers(workers, "memkit-embed-small")
 
     def _forward(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -67,40 +118,19 @@ class TracedEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        batches = [[texts[i] for i in order[s : s + batch_size]] for s in range(0, len(texts), batch_size)]
-        if self.workers > 1 and len(batches) > 1:
-            parts = list(self._workers().map(self._forward, batches))
-        else:  # one batch (a query): the caller's own intra-op threads
-            parts = [self._forward(b) for b in batches]
+        workers: OneThreadWorkers | None
+        if len(texts) <= batch_size:  # one batch (a query, add() of a note): shared out over the small workers
+            size, workers = -(-len(texts) // self.workers), self._small_workers
+        else:  # batches to the workers; with one worker, in the caller's thread with its intra-op threads
+            size, workers = batch_size, (self._batch_workers if self.workers > 1 else None)
+        batches = [[texts[i] for i in order[s : s + size]] for s in range(0, len(texts), size)]
+        parts = workers.map(self._forward, batches) if workers is not None else [self._forward(b) for b in batches]
         out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
         out[order] = np.concatenate(parts)
         return out
 
-    def _workers(self) -> ThreadPoolExecutor:
-        """The worker threads, each set to one torch thread (the caller keeps its own setting)."""
-        with self._pool_lock:
-            if self._pool is None:
-                import torch
 
-                before = torch.get_num_threads()
-                ready = threading.Barrier(self.workers + 1)
-                pool = ThreadPoolExecutor(self.workers, thread_name_prefix="memkit-embed-worker",
-                                          initializer=_one_torch_thread)
-                for _ in range(self.workers):  # start every thread now, so each runs the initializer
-                    pool.submit(ready.wait, 60)
-                ready.wait(60)
-                # set_num_threads also changes the default a new thread starts with: restore it
-                torch.set_num_threads(before)
-                self._pool = pool
-            return self._pool
-
-    def _after_fork(self) -> None:
-        """In a forked child the parent's worker threads do not exist, and a lock another thread held stays held."""
-        self._pool = None
-        self._pool_lock = threading.Lock()
-
-
-_ENCODERS: weakref.WeakSet[TracedEncoder] = weakref.WeakSet()
+_WORKERS: weakref.WeakSet[OneThreadWorkers] = weakref.WeakSet()
 # Tokenising takes about a millisecond a batch: one lock for every encoder is simpler than one per tokenizer.
 _TOKENIZE = threading.Lock()
 
@@ -108,10 +138,10 @@ _TOKENIZE = threading.Lock()
 def _after_fork_in_child() -> None:
     global _TOKENIZE
     _TOKENIZE = threading.Lock()
-    encoders = list(_ENCODERS)
-    for encoder in encoders:
-        encoder._after_fork()
-    if encoders:
+    workers = list(_WORKERS)
+    for w in workers:
+        w._after_fork()
+    if workers:
         # torch's OpenMP threads were started in the parent and do not survive a fork: a parallel op in the
         # child would hang.  One thread per op is what torch's own DataLoader workers use.
         import torch
@@ -186,7 +216,6 @@ def trace_encoder(model: SentenceTransformer, workers: int) -> TracedEncoder | N
             log.warning("embedder: the model could not be traced (%s); running it eagerly", exc)
             return None
         encoder = TracedEncoder(model, traced, names, workers)
-        _ENCODERS.add(encoder)
         want = model.encode(_PROBE, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         try:
             got = encoder.encode(_PROBE, batch_size=len(_PROBE))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "JSONValue",
@@ -19,9 +24,16 @@ __all__ = [
     "HistoryEvent",
     "EventKind",
     "Stats",
+    "Candidate",
+    "NewEvent",
+    "WriteBatch",
+    "WriteResult",
     "new_id",
     "utcnow",
     "SCOPE_FIELDS",
+    "METADATA_KEY",
+    "METADATA_KEY_RULE",
+    "text_problem",
 ]
 
 JSONValue = Any  # validated by _check_json below; pydantic's JsonValue rejects tuples users pass
@@ -53,6 +65,53 @@ def _check_json(value: Any, where: str) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where} must be JSON-safe (str, number, bool, None, list, dict): {exc}") from None
+
+
+# The one rule for metadata keys: what a search filter can name (memkit.filters) is what a note may hold.
+METADATA_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,127}")  # use fullmatch
+METADATA_KEY_RULE = "keys are 1-128 letters, digits, '_' or '-', starting with a letter, digit or '_'"
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(value: str, *, allow_nul: bool = False) -> str | None:
+    """What makes ``value`` unfit to store, or None.
+
+    An unpaired surrogate is not Unicode text: UTF-8 (SQLite, the tokenizer, an export file) cannot encode
+    it.  A NUL character cuts the string short in C code (SQLite's SQL functions, Chroma's filters): a user
+    id ``"u\\x00v"`` matched a search for user ``"u"``.  Both are refused in new input.
+    """
+    for m in _BAD_CHAR.finditer(value):
+        if m.group() != "\x00":
+            return (f"contains an unpaired surrogate ({m.group()!r}) at position {m.start()}, which is not valid "
+                    "Unicode text (was it decoded with errors='surrogateescape'?)")
+        if not allow_nul:
+            return f"contains a NUL character ('\\x00') at position {m.start()}"
+    return None
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Whether this field's value was read from a store (``context={"stored": field names}``), not new input:
+    the rules added after data was stored (NUL characters, the metadata key rule) are not applied to it."""
+    return bool(info.context) and info.field_name in info.context.get("stored", ())
+
+
+def _metadata_problem(meta: dict[str, Any], stored: bool) -> str | None:
+    if not stored:
+        for key in meta:
+            if not METADATA_KEY.fullmatch(key):
+                return f"key {key!r} is not allowed: {METADATA_KEY_RULE} (filters can name only such keys)"
+    todo: list[tuple[str, Any]] = [(f"[{k!r}]", v) for k, v in meta.items()] + [(f"key {k!r}", k) for k in meta]
+    while todo:
+        where, v = todo.pop()
+        if isinstance(v, str):
+            problem = text_problem(v, allow_nul=stored)
+            if problem:
+                return f"{where if where.startswith('key') else 'value ' + where} {problem}"
+        elif isinstance(v, dict):
+            todo += [(f"{where}[{k!r}]", x) for k, x in v.items()] + [(f"key {k!r} in {where}", k) for k in v]
+        elif isinstance(v, list):
+            todo += [(f"{where}[{i}]", x) for i, x in enumerate(v)]
+    return None
 
 
 class Note(BaseModel):
@@ -89,9 +148,21 @@ class Note(BaseModel):
             raise ValueError("content must not be empty")
         return v
 
+    @field_validator("id", "content", "context", "user_id", "agent_id", "session_id", "source")
+    @classmethod
+    def _storable_text(cls, v: str | None, info: ValidationInfo) -> str | None:
+        problem = None if v is None else text_problem(v, allow_nul=_stored(info))
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @field_validator("keywords", "tags")
     @classmethod
-    def _clean_terms(cls, v: list[str]) -> list[str]:
+    def _clean_terms(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        for i, term in enumerate(v):
+            problem = text_problem(term, allow_nul=_stored(info))
+            if problem:
+                raise ValueError(f"entry {i} {problem}")
         seen: dict[str, None] = {}
         for term in v:
             term = term.strip()
@@ -101,8 +172,14 @@ class Note(BaseModel):
 
     @field_validator("metadata")
     @classmethod
-    def _metadata_json(cls, v: dict[str, Any]) -> dict[str, Any]:
-        return _check_json(v, "metadata")
+    def _metadata_json(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """JSON values; top-level keys follow METADATA_KEY_RULE (only they can be filtered on); nested dicts may
+        hold any keys (stored and returned, not filterable)."""
+        v = _check_json(v, "metadata")
+        problem = _metadata_problem(v, _stored(info))
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("user_id", "agent_id", "session_id", "source")
     @classmethod
@@ -137,11 +214,13 @@ class ScoreParts(BaseModel):
     graph: float | None = None
     recency: float | None = None
     feedback: float | None = None
+    period: float | None = Field(default=None, description="1 when the note is from a period the question names")
     dense_rank: int | None = None
     lexical_rank: int | None = None
     graph_rank: int | None = None
     recency_rank: int | None = None
     feedback_rank: int | None = None
+    period_rank: int | None = None
 
 
 class Hit(BaseModel):
@@ -202,3 +281,59 @@ class Stats(BaseModel):
     vector_count: int
     builder: str
     size_bytes: int
+
+
+# -- what flows between the core and a note store ------------------------------------------
+
+
+class Candidate(NamedTuple):
+    """What retrieval reads of one search candidate, in one store read."""
+
+    embedding: np.ndarray | None
+    content: str
+    speaker: str | None  # metadata.speaker
+    valid_from_ts: float
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A history event to append (the store gives it its id)."""
+
+    note_id: str
+    event: EventKind
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
+    actor: str
+    reason: str | None = None
+
+
+@dataclass
+class WriteBatch:
+    """One change to a note store, committed by the store in one transaction (all of it, or none).
+
+    Applied in this order: ``insert``, ``update``, ``embeddings``, ``link``, ``unlink``, ``delete``,
+    ``events``, ``undone``; then the change counter moves on (unless ``counts_as_change`` is off).
+    ``defer_index`` (None: the vector index follows this change itself) names the notes whose change the
+    closed vector index must pick up when it is next opened.
+    """
+
+    insert: list[tuple[Note, np.ndarray | None]] = field(default_factory=list)  # new notes, with embeddings
+    update: list[Note] = field(default_factory=list)  # changed notes (scope, creation and access stay)
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # new embeddings of stored notes
+    link: list[Link] = field(default_factory=list)  # links to add (an existing one is kept as it is)
+    unlink: list[tuple[str, str, str | None]] = field(default_factory=list)  # (a, b, kind or None): either way
+    delete: list[str] = field(default_factory=list)  # notes to delete, with their links
+    events: list[NewEvent] = field(default_factory=list)
+    undone: list[int] = field(default_factory=list)  # history events to mark undone
+    defer_index: list[str] | None = None
+    counts_as_change: bool = True
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a committed :class:`WriteBatch` changed."""
+
+    links_added: int = 0
+    links_removed: int = 0

@@ -1,9 +1,11 @@
-"""Stores: the SQLite note store (authoritative), vector indexes (derived) and the note graph.
+"""Stores: the SQLite note store (authoritative) and the vector indexes (derived from it).
 
-Registration of vector indexes lives here, next to their modules, as lazy targets.
+Each registers here, next to its module, as a lazy target with its config class.  A new store or
+index is its own module (or folder) plus one line here.
 """
 
-from memkit.registry import vector_indexes
+from memkit.registry import note_stores, vector_indexes
 
-vector_indexes.register("chroma", "memkit.stores.chroma:ChromaIndex")
-vector_indexes.register("exact", "memkit.stores.exact:ExactIndex")
+note_stores.register("sqlite", "memkit.stores.sqlite:SQLiteStore", config="memkit.config:StoreConfig")
+vector_indexes.register("chroma", "memkit.stores.chroma:ChromaIndex", config="memkit.config:IndexConfig")
+vector_indexes.register("exact", "memkit.stores.exact:ExactIndex", config="memkit.config:IndexConfig")

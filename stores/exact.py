@@ -5,7 +5,7 @@ It lives in memory only: on open, memkit fills it from the embeddings SQLite kee
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,43 @@ import numpy as np
 
 from memkit.config import IndexConfig
 from memkit.filters import Filter
+from memkit.vectors import nearest_rows
 
-__all__ = ["ExactIndex"]
+__all__ = ["ExactIndex", "matches"]
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda v, x: v == x,
+    "$ne": lambda v, x: v != x,
+    "$in": lambda v, x: v in x,
+    "$nin": lambda v, x: v not in x,
+    "$gt": lambda v, x: _num(v) and v > x,
+    "$gte": lambda v, x: _num(v) and v >= x,
+    "$lt": lambda v, x: _num(v) and v < x,
+    "$lte": lambda v, x: _num(v) and v <= x,
+}
+
+
+def matches(flt: Filter, meta: Mapping[str, Any]) -> bool:
+    """Whether the flat metadata of one vector (:func:`memkit.filters.index_metadata`) passes ``flt``."""
+    for key, value in flt.scope.items():
+        if meta.get(key) != value:
+            return False
+    if flt.owner is not None and meta.get("owner") != flt.owner:
+        return False
+    for c in flt.conditions:
+        k = f"m.{c.key}"
+        if k not in meta or not _OPS[c.op](meta[k], c.value):  # a missing key never matches
+            return False
+    if flt.open_at is not None and not meta["valid_to"] > flt.open_at:
+        return False
+    if flt.started_after is not None and not meta["valid_from"] >= flt.started_after:
+        return False
+    return flt.started_by is None or meta["valid_from"] <= flt.started_by
 
 
 class ExactIndex:
@@ -61,19 +96,12 @@ class ExactIndex:
         if not self._ids:
             return [[] for _ in range(len(vectors))]
         if where is not None:
-            rows = np.array([p for p, m in enumerate(self._meta) if where.matches(m)], dtype=np.int64)
+            rows = np.array([p for p, m in enumerate(self._meta) if matches(where, m)], dtype=np.int64)
         else:
             rows = np.arange(len(self._ids))
         if rows.size == 0:
             return [[] for _ in range(len(vectors))]
-        sims = vectors @ self._mat[rows].T
-        k = min(k, rows.size)
-        out = []
-        for s in sims:
-            top = np.argpartition(-s, k - 1)[:k] if k < s.size else np.arange(s.size)
-            top = top[np.argsort(-s[top], kind="stable")]
-            out.append([(self._ids[rows[t]], float(s[t])) for t in top])
-        return out
+        return [[(self._ids[rows[t]], sim) for t, sim in hits] for hits in nearest_rows(vectors, self._mat[rows], k)]
 
     def versions(self) -> dict[str, int]:
         return {nid: int(self._meta[p].get("version", 0)) for nid, p in self._pos.items()}

@@ -3,192 +3,71 @@
 One file holds the notes (with their embeddings), the links between them, every
 history event, an FTS5 index for BM25 search and the store's metadata (schema
 version, embedding model and dimension, change counter).  Every write is one
-transaction, so a crash loses nothing that was committed.
+:class:`~memkit.types.WriteBatch` in one transaction, so a crash loses nothing that was
+committed.  Its schema and query dialect (a :class:`~memkit.filters.Filter` as SQL, words as an
+FTS5 match) are in :mod:`memkit.stores.sqlite_sql`.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import sqlite_utils
 
+from memkit.config import StoreConfig
 from memkit.errors import EmbeddingMismatchError, NotFoundError, StoreError
-from memkit.filters import Filter, epoch
-from memkit.types import HistoryEvent, Link, Note
-
-__all__ = ["SQLiteStore", "Candidate", "SCHEMA_VERSION"]
-
-
-class Candidate(NamedTuple):
-    """A search candidate's stored features."""
-
-    embedding: np.ndarray | None
-    content: str
-    speaker: str | None  # metadata.speaker
-    valid_from_ts: float
-    session_id: str | None = None
-
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS notes (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    content TEXT NOT NULL,
-    keywords TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    context TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    valid_from TEXT NOT NULL,
-    valid_to TEXT,
-    valid_from_ts REAL NOT NULL,
-    valid_to_ts REAL NOT NULL,
-    user_id TEXT,
-    agent_id TEXT,
-    session_id TEXT,
-    metadata TEXT NOT NULL,
-    source TEXT,
-    retrieval_count INTEGER NOT NULL DEFAULT 0,
-    last_accessed TEXT,
-    version INTEGER NOT NULL,
-    search_extra TEXT NOT NULL,
-    embedding BLOB
-);
-CREATE INDEX IF NOT EXISTS notes_user ON notes(user_id);
-CREATE INDEX IF NOT EXISTS notes_agent ON notes(agent_id);
-CREATE INDEX IF NOT EXISTS notes_session ON notes(session_id, valid_from_ts);
-CREATE INDEX IF NOT EXISTS notes_valid_to ON notes(valid_to_ts);
-CREATE TABLE IF NOT EXISTS links (
-    src TEXT NOT NULL,
-    dst TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    weight REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    PRIMARY KEY (src, dst, kind)
-);
-CREATE INDEX IF NOT EXISTS links_dst ON links(dst);
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    note_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    before TEXT,
-    after TEXT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    reason TEXT,
-    undone INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS history_note ON history(note_id, id);
-CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(
-    content, search_extra, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS notes_fts_ai AFTER INSERT ON notes BEGIN
-    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
-END;
-CREATE TRIGGER IF NOT EXISTS notes_fts_ad AFTER DELETE ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
-        VALUES ('delete', old.seq, old.content, old.search_extra);
-END;
-CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF content, search_extra ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
-        VALUES ('delete', old.seq, old.content, old.search_extra);
-    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
-END;
-"""
-
-_NOTE_COLUMNS = (
-    "id, content, keywords, tags, context, created_at, updated_at, valid_from, valid_to, user_id, agent_id, "
-    "session_id, metadata, source, retrieval_count, last_accessed, version"
+from memkit.filters import Filter
+from memkit.stores.ids import MIN_PREFIX, IdPrefixes
+from memkit.stores.sqlite_sql import (
+    NOTE_COLUMNS,
+    SAME_OWNER,
+    SCHEMA,
+    SCHEMA_VERSION,
+    from_iso,
+    fts_match,
+    note_row,
+    row_note,
+    to_iso,
+    where_sql,
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
+from memkit.types import SCOPE_FIELDS, Candidate, HistoryEvent, Link, NewEvent, Note, WriteBatch, WriteResult
+from memkit.vectors import nearest_rows
+
+__all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIN_PREFIX", "DB_FILE", "where_sql", "fts_match", "note_row"]
+
+log = logging.getLogger(__name__)
+_PENDING_CAP = 10_000  # more deferred index changes than this: reconcile the index in full instead
+DB_FILE = "memkit.db"  # the store's file in a memory's folder
+
+_KEPT_ON_UPDATE = ("created_at", "retrieval_count", "last_accessed", *SCOPE_FIELDS)  # an update leaves these
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(timezone.utc).isoformat()
-
-
-def _dt(s: str | None) -> datetime | None:
-    return None if s is None else datetime.fromisoformat(s)
-
-
-def note_row(note: Note, search_extra: str, embedding: np.ndarray | None) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "content": note.content,
-        "keywords": json.dumps(note.keywords),
-        "tags": json.dumps(note.tags),
-        "context": note.context,
-        "created_at": _iso(note.created_at),
-        "updated_at": _iso(note.updated_at),
-        "valid_from": _iso(note.valid_from),
-        "valid_to": _iso(note.valid_to),
-        "valid_from_ts": epoch(note.valid_from),
-        "valid_to_ts": epoch(note.valid_to),
-        "user_id": note.user_id,
-        "agent_id": note.agent_id,
-        "session_id": note.session_id,
-        "metadata": json.dumps(note.metadata, ensure_ascii=False),
-        "source": note.source,
-        "retrieval_count": note.retrieval_count,
-        "last_accessed": _iso(note.last_accessed),
-        "version": note.version,
-        "search_extra": search_extra,
-        "embedding": None if embedding is None else np.asarray(embedding, dtype=np.float32).tobytes(),
-    }
-
-
-def _row_note(row: sqlite3.Row | tuple, links: list[str]) -> Note:
-    (nid, content, keywords, tags, context, created, updated, vfrom, vto, user, agent, session, meta, source, count,
-     accessed, version) = row
-    return Note.model_construct(
-        id=nid,
-        content=content,
-        keywords=json.loads(keywords),
-        tags=json.loads(tags),
-        context=context,
-        links=links,
-        created_at=_dt(created),
-        updated_at=_dt(updated),
-        valid_from=_dt(vfrom),
-        valid_to=_dt(vto),
-        user_id=user,
-        agent_id=agent,
-        session_id=session,
-        metadata=json.loads(meta),
-        source=source,
-        retrieval_count=count,
-        last_accessed=_dt(accessed),
-        version=version,
-    )
-
-
-def fts_query(text: str, stopwords: frozenset[str]) -> str | None:
-    """A BM25 query that ORs the content words of ``text`` (FTS5's default AND finds almost nothing)."""
-    words: list[str] = []
-    for w in _WORD.findall(text.lower()):
-        keep = w.isdigit() or (len(w) > 1 and w not in stopwords)
-        if keep and w not in words:
-            words.append(w)
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
-
-
-class SQLiteStore:
+class SQLiteStore(IdPrefixes):
     """Notes, links, history and the FTS index in one SQLite file."""
+
+    @classmethod
+    def open(cls, folder: Path, config: StoreConfig | None = None) -> SQLiteStore:
+        """The store of the memory in ``folder`` (``memkit.db``), repaired once where an old version left damage."""
+        store = cls(Path(folder) / DB_FILE)
+        try:
+            store.repair_sequence_links()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def found_in(cls, folder: Path, config: StoreConfig | None = None) -> bool:
+        return (Path(folder) / DB_FILE).is_file()
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -203,7 +82,7 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
-            conn.executescript(_SCHEMA)  # idempotent; executescript runs outside our transactions
+            conn.executescript(SCHEMA)  # idempotent; executescript runs outside our transactions
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{self.path} is not a memkit store or is damaged: {exc}") from None
@@ -247,15 +126,24 @@ class SQLiteStore:
         with self.transaction() as c:
             c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def bump_changes(self, c: sqlite3.Connection, n: int = 1) -> None:
-        c.execute(
-            "INSERT INTO meta(key, value) VALUES ('changes', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?",
-            (str(n), n),
-        )
-
     def changes(self) -> int:
         return int(self.get_meta("changes") or 0)
+
+    # -- how far the derived vector index has followed ----------------------------
+    def index_in_step(self) -> bool:
+        """Whether the vector index followed every change so far (but those in :meth:`index_pending`)."""
+        return self.get_meta("indexed_changes") == str(self.changes())
+
+    def index_pending(self) -> list[str]:
+        """Ids whose change the vector index has yet to follow (``WriteBatch.defer_index``)."""
+        return json.loads(self.get_meta("index_pending") or "[]")
+
+    def clear_index_pending(self) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM meta WHERE key = 'index_pending'")
+
+    def index_synced(self) -> None:
+        self.set_meta("indexed_changes", str(self.changes()))
 
     def check_embedder(self, name: str, dim: int | None) -> None:
         """Record the embedder on first use; a different one later is an error, not silent corruption."""
@@ -273,8 +161,46 @@ class SQLiteStore:
                 + ". Open it with the same embedder, or export and import into a new store."
             )
 
-    # -- writes (callers wrap these in one transaction) ------------------------
-    def insert_notes(self, c: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    # -- writes -------------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Commit ``batch`` in one transaction (see :class:`~memkit.types.WriteBatch` for the order)."""
+        with self.transaction() as c:
+            was_in_step = self.index_in_step()
+            self._insert_notes(c, [note_row(n, e) for n, e in batch.insert])
+            for note in batch.update:
+                self._update_note(c, note)
+            if batch.embeddings:
+                c.executemany("UPDATE notes SET embedding = ? WHERE id = ?",
+                              [(np.asarray(v, dtype=np.float32).tobytes(), nid) for nid, v in batch.embeddings.items()])
+            added = self._insert_links(c, batch.link)
+            removed = sum(self._delete_link(c, a, b, kind) for a, b, kind in batch.unlink)
+            for note_id in batch.delete:
+                c.execute("DELETE FROM links WHERE src = ? OR dst = ?", (note_id, note_id))
+                c.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+            self._insert_events(c, batch.events)
+            c.executemany("UPDATE history SET undone = 1 WHERE id = ?", [(i,) for i in batch.undone])
+            if batch.counts_as_change:
+                c.execute("INSERT INTO meta(key, value) VALUES ('changes', '1') "
+                          "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            if batch.defer_index is not None:
+                self._defer_index(c, batch.defer_index, was_in_step)
+        return WriteResult(links_added=added, links_removed=removed)
+
+    def _defer_index(self, c: sqlite3.Connection, ids: Iterable[str], was_in_step: bool) -> None:
+        """Record that the vector index did not follow this change to ``ids``.
+
+        A command that needs no vectors leaves the index closed; opening it later fixes just these
+        ids.  When the index was already behind before the change (``was_in_step`` false), or too
+        many ids wait, nothing is kept and the next open reconciles the whole index.
+        """
+        pending = set(self.index_pending()) | set(ids)
+        if was_in_step and len(pending) <= _PENDING_CAP:
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('index_pending', ?)", (json.dumps(sorted(pending)),))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_changes', ?)", (str(self.changes()),))
+        else:
+            c.execute("DELETE FROM meta WHERE key IN ('index_pending', 'indexed_changes')")
+
+    def _insert_notes(self, c: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
         cols = list(rows[0])
@@ -284,7 +210,10 @@ class SQLiteStore:
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"cannot insert notes: {exc} (an id already exists?)") from None
 
-    def update_note(self, c: sqlite3.Connection, row: dict[str, Any]) -> None:
+    def _update_note(self, c: sqlite3.Connection, note: Note) -> None:
+        row = note_row(note, None)
+        for f in ("embedding", *_KEPT_ON_UPDATE):
+            row.pop(f)
         cols = [k for k in row if k != "id"]
         cur = c.execute(
             f"UPDATE notes SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?",
@@ -293,17 +222,15 @@ class SQLiteStore:
         if cur.rowcount == 0:
             raise NotFoundError(f"no note with id {row['id']!r}")
 
-    def delete_note(self, c: sqlite3.Connection, note_id: str) -> None:
-        c.execute("DELETE FROM links WHERE src = ? OR dst = ?", (note_id, note_id))
-        c.execute("DELETE FROM notes WHERE id = ?", (note_id,))
-
-    def insert_links(self, c: sqlite3.Connection, links: Iterable[Link]) -> int:
-        rows = [(lk.src, lk.dst, lk.kind, lk.weight, _iso(lk.created_at), lk.actor) for lk in links]
+    @staticmethod
+    def _insert_links(c: sqlite3.Connection, links: Iterable[Link]) -> int:
+        rows = [(lk.src, lk.dst, lk.kind, lk.weight, to_iso(lk.created_at), lk.actor) for lk in links]
         before = c.total_changes
         c.executemany("INSERT OR IGNORE INTO links VALUES (?, ?, ?, ?, ?, ?)", rows)
         return c.total_changes - before
 
-    def delete_link(self, c: sqlite3.Connection, src: str, dst: str, kind: str | None = None) -> int:
+    @staticmethod
+    def _delete_link(c: sqlite3.Connection, src: str, dst: str, kind: str | None = None) -> int:
         sql = "DELETE FROM links WHERE ((src = ? AND dst = ?) OR (src = ? AND dst = ?))"
         params: list[Any] = [src, dst, dst, src]
         if kind is not None:
@@ -311,16 +238,17 @@ class SQLiteStore:
             params.append(kind)
         return c.execute(sql, params).rowcount
 
-    def insert_events(self, c: sqlite3.Connection, events: Iterable[dict[str, Any]]) -> None:
+    @staticmethod
+    def _insert_events(c: sqlite3.Connection, events: Iterable[NewEvent]) -> None:
         rows = [
             (
-                e["note_id"],
-                e["event"],
-                None if e.get("before") is None else json.dumps(e["before"], ensure_ascii=False, default=str),
-                None if e.get("after") is None else json.dumps(e["after"], ensure_ascii=False, default=str),
-                _iso(e["at"]),
-                e["actor"],
-                e.get("reason"),
+                e.note_id,
+                e.event,
+                None if e.before is None else json.dumps(e.before, ensure_ascii=False, default=str),
+                None if e.after is None else json.dumps(e.after, ensure_ascii=False, default=str),
+                to_iso(e.at),
+                e.actor,
+                e.reason,
             )
             for e in events
         ]
@@ -328,16 +256,13 @@ class SQLiteStore:
             "INSERT INTO history(note_id, event, before, after, at, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
         )
 
-    def mark_undone(self, c: sqlite3.Connection, event_id: int) -> None:
-        c.execute("UPDATE history SET undone = 1 WHERE id = ?", (event_id,))
-
     def record_access(self, ids: Sequence[str], at: datetime) -> None:
         if not ids:
             return
         with self.transaction() as c:
             c.executemany(
                 "UPDATE notes SET retrieval_count = retrieval_count + 1, last_accessed = ? WHERE id = ?",
-                [(_iso(at), i) for i in ids],
+                [(to_iso(at), i) for i in ids],
             )
 
     # -- reads ----------------------------------------------------------------
@@ -358,9 +283,9 @@ class SQLiteStore:
         rows = []
         for chunk in _chunks(list(dict.fromkeys(ids)), 400):
             marks = ",".join("?" * len(chunk))
-            rows += self.conn.execute(f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id IN ({marks})", chunk).fetchall()
+            rows += self.conn.execute(f"SELECT {NOTE_COLUMNS} FROM notes WHERE id IN ({marks})", chunk).fetchall()
         links = self._links_for([r[0] for r in rows])
-        return {r[0]: _row_note(r, links[r[0]]) for r in rows}
+        return {r[0]: row_note(r, links[r[0]]) for r in rows}
 
     def get(self, note_id: str) -> Note:
         found = self.get_many([note_id])
@@ -371,12 +296,29 @@ class SQLiteStore:
     def exists(self, note_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM notes WHERE id = ?", (note_id,)).fetchone() is not None
 
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored notes."""
+        out: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(ids)), 400):
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.conn.execute(f"SELECT id FROM notes WHERE id IN ({marks})", chunk))
+        return out
+
+    def of_user(self, ids: Iterable[str], user_id: str | None) -> set[str]:
+        """Which of ``ids`` are stored notes of ``user_id`` (None: of no user)."""
+        out: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(ids)), 400):
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT id FROM notes WHERE id IN ({marks}) AND user_id IS ?", (*chunk, user_id)))
+        return out
+
     def iter_notes(self, flt: Filter | None = None, batch: int = 500) -> Iterator[Note]:
-        where, params = (flt.to_sql() if flt else ("1", []))
+        where, params = where_sql(flt) if flt else ("1", [])
         last = 0
         while True:
             rows = self.conn.execute(
-                f"SELECT seq, {_NOTE_COLUMNS} FROM notes WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+                f"SELECT seq, {NOTE_COLUMNS} FROM notes WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
                 (last, *params, batch),
             ).fetchall()
             if not rows:
@@ -384,14 +326,14 @@ class SQLiteStore:
             last = rows[-1][0]
             links = self._links_for([r[1] for r in rows])
             for r in rows:
-                yield _row_note(r[1:], links[r[1]])
+                yield row_note(r[1:], links[r[1]])
 
     def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int) -> list[list[tuple[str, float]]] | None:
         """Exact cosine search over the stored embeddings of the notes passing ``flt``.
 
         ``None`` when more than ``max_rows`` notes pass: a scope that large is left to the vector index.
         """
-        where, params = flt.to_sql()
+        where, params = where_sql(flt)
         n = self.conn.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM notes WHERE {where} LIMIT ?)", (*params, max_rows + 1)
         ).fetchone()[0]
@@ -404,16 +346,31 @@ class SQLiteStore:
         if not rows:
             return [[] for _ in vectors]
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        sims = vectors @ mat.T
-        out = []
-        for row in sims:
-            top = np.argsort(-row, kind="stable")[:k]
-            out.append([(rows[j][0], float(row[j])) for j in top])
-        return out
+        return [[(rows[j][0], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
 
-    def lexical(self, query: str, k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
-        """BM25 over the FTS5 index (content, and the derived text at ``extra_weight``); higher is better."""
-        where, params = flt.to_sql("n")
+    def naming(self, owner: str, name: str, limit: int) -> list[str] | None:
+        """Ids of the notes of ``owner`` (a user id, '' for none) whose content holds the word ``name``, when at
+        most ``limit`` notes of the whole store hold it; None when more do (the name is not rare here)."""
+        phrase = '"' + name.replace('"', '""') + '"'
+        try:
+            seqs = [r[0] for r in self.conn.execute(
+                "SELECT rowid FROM notes_fts WHERE notes_fts MATCH ? LIMIT ?", (f"content: {phrase}", limit + 1))]
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"full-text search failed for {name!r}: {exc}") from None
+        if len(seqs) > limit:
+            return None
+        where, params = where_sql(Filter(owner=owner))
+        marks = ",".join("?" * len(seqs))
+        return [r[0] for r in self.conn.execute(f"SELECT id FROM notes WHERE seq IN ({marks}) AND {where}",
+                                                (*seqs, *params))]
+
+    def lexical(self, words: Sequence[str], k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
+        """BM25 over the FTS5 index of any of ``words`` (content, and the derived text at ``extra_weight``); higher
+        is better."""
+        query = fts_match(words)
+        if query is None:
+            return []
+        where, params = where_sql(flt, "n")
         rank = f"bm25(notes_fts, 1.0, {float(extra_weight)!r})"
         try:
             rows = self.conn.execute(
@@ -426,42 +383,82 @@ class SQLiteStore:
         return [(r[0], float(r[1])) for r in rows]
 
     def session_neighbours(self, note_ids: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
-        """For notes with a session, the previous and next note of the same session by time."""
+        """For notes with a session, the previous and next note of the same conversation (session, user and
+        agent) by time."""
         out: dict[str, tuple[str | None, str | None]] = {}
         for nid in note_ids:
-            row = self.conn.execute("SELECT session_id, valid_from_ts, seq FROM notes WHERE id = ?", (nid,)).fetchone()
+            row = self.conn.execute("SELECT session_id, valid_from_ts, seq, user_id, agent_id FROM notes WHERE id = ?",
+                                    (nid,)).fetchone()
             if row is None or row[0] is None:
                 continue
-            session, ts, seq = row
+            session, ts, seq, user, agent = row
             prev = self.conn.execute(
-                "SELECT id FROM notes WHERE session_id = ? AND (valid_from_ts < ? OR (valid_from_ts = ? AND seq < ?)) "
-                "ORDER BY valid_from_ts DESC, seq DESC LIMIT 1",
-                (session, ts, ts, seq),
+                f"SELECT id FROM notes WHERE session_id = ? AND {SAME_OWNER} "
+                "AND (valid_from_ts < ? OR (valid_from_ts = ? AND seq < ?)) ORDER BY valid_from_ts DESC, seq DESC LIMIT 1",
+                (session, user, agent, ts, ts, seq),
             ).fetchone()
             nxt = self.conn.execute(
-                "SELECT id FROM notes WHERE session_id = ? AND (valid_from_ts > ? OR (valid_from_ts = ? AND seq > ?)) "
-                "ORDER BY valid_from_ts, seq LIMIT 1",
-                (session, ts, ts, seq),
+                f"SELECT id FROM notes WHERE session_id = ? AND {SAME_OWNER} "
+                "AND (valid_from_ts > ? OR (valid_from_ts = ? AND seq > ?)) ORDER BY valid_from_ts, seq LIMIT 1",
+                (session, user, agent, ts, ts, seq),
             ).fetchone()
             out[nid] = (prev[0] if prev else None, nxt[0] if nxt else None)
         return out
 
-    def last_in_session(self, session_id: str) -> tuple[str, float] | None:
+    def last_in_session(self, session_id: str, *, user_id: str | None, agent_id: str | None
+                        ) -> tuple[str, float] | None:
+        """The latest note of one conversation: this session of this user and agent (None matches no user/agent)."""
         row = self.conn.execute(
-            "SELECT id, valid_from_ts FROM notes WHERE session_id = ? ORDER BY valid_from_ts DESC, seq DESC LIMIT 1",
-            (session_id,),
+            f"SELECT id, valid_from_ts FROM notes WHERE session_id = ? AND {SAME_OWNER} "
+            "ORDER BY valid_from_ts DESC, seq DESC LIMIT 1",
+            (session_id, user_id, agent_id),
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def repair_sequence_links(self) -> list[Link]:
+        """Delete the sequence links that join notes of different users or agents, once per store.
+
+        Earlier versions chained the turns of one session id whoever wrote them, so two users sharing a
+        session id saw each other's notes through ``related``.  Each removal is an ``unlink`` history event;
+        the meta key ``sequence_scope`` records that the store was checked, so later opens do not scan.
+        """
+        if self.get_meta("sequence_scope") == "1":
+            return []
+        with self.transaction() as c:
+            if self.get_meta("sequence_scope") == "1":  # another opener got here first
+                return []
+            rows = c.execute(
+                "SELECT l.src, l.dst, l.kind, l.weight, l.created_at, l.actor FROM links l "
+                "JOIN notes a ON a.id = l.src JOIN notes b ON b.id = l.dst WHERE l.kind = 'sequence' "
+                "AND (a.user_id IS NOT b.user_id OR a.agent_id IS NOT b.agent_id)"
+            ).fetchall()
+            removed = [Link.model_construct(src=s, dst=d, kind=k, weight=w, created_at=from_iso(t), actor=a)
+                       for s, d, k, w, t, a in rows]
+            if removed:
+                c.executemany("DELETE FROM links WHERE src = ? AND dst = ? AND kind = 'sequence'",
+                              [(lk.src, lk.dst) for lk in removed])
+                now = datetime.now(timezone.utc)
+                self._insert_events(c, [
+                    NewEvent(lk.src, "unlink", {"dst": lk.dst, "kind": lk.kind, "weight": lk.weight}, None, now,
+                             "memkit", "a session link joined notes of different users or agents (repaired on open)")
+                    for lk in removed])
+                c.execute("INSERT INTO meta(key, value) VALUES ('changes', '1') "
+                          "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('sequence_scope', '1')")
+        if removed:
+            log.warning("%s: removed %d session link(s) that joined notes of different users or agents (each is an "
+                        "'unlink' event in the notes' history)", self.path, len(removed))
+        return removed
+
     def all_links(self) -> list[Link]:
         return [
-            Link.model_construct(src=s, dst=d, kind=k, weight=w, created_at=_dt(t), actor=a)
+            Link.model_construct(src=s, dst=d, kind=k, weight=w, created_at=from_iso(t), actor=a)
             for s, d, k, w, t, a in self.conn.execute("SELECT src, dst, kind, weight, created_at, actor FROM links")
         ]
 
     def links_of(self, note_id: str) -> list[Link]:
         return [
-            Link.model_construct(src=s, dst=d, kind=k, weight=w, created_at=_dt(t), actor=a)
+            Link.model_construct(src=s, dst=d, kind=k, weight=w, created_at=from_iso(t), actor=a)
             for s, d, k, w, t, a in self.conn.execute(
                 "SELECT src, dst, kind, weight, created_at, actor FROM links WHERE src = ? OR dst = ?",
                 (note_id, note_id),
@@ -488,7 +485,7 @@ class SQLiteStore:
             id=r[0], note_id=r[1], event=r[2],
             before=None if r[3] is None else json.loads(r[3]),
             after=None if r[4] is None else json.loads(r[4]),
-            at=_dt(r[5]), actor=r[6], reason=r[7], undone=bool(r[8]),
+            at=from_iso(r[5]), actor=r[6], reason=r[7], undone=bool(r[8]),
         )
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -502,7 +499,7 @@ class SQLiteStore:
 
     def candidates(self, ids: Sequence[str], flt: Filter | None = None) -> dict[str, Candidate]:
         """What retrieval needs of each of ``ids`` that exists (and passes ``flt``), in one read."""
-        where, params = flt.to_sql() if flt is not None else ("1", [])
+        where, params = where_sql(flt) if flt is not None else ("1", [])
         out: dict[str, Candidate] = {}
         for chunk in _chunks(list(ids), 400):
             marks = ",".join("?" * len(chunk))
@@ -519,7 +516,7 @@ class SQLiteStore:
 
     def speakers(self, flt: Filter) -> set[str]:
         """The distinct ``metadata.speaker`` values of the notes passing ``flt``."""
-        where, params = flt.without_validity().to_sql()
+        where, params = where_sql(flt.without_validity())
         rows = self.conn.execute(
             f"SELECT DISTINCT json_extract(metadata, '$.speaker') FROM notes WHERE {where} "
             "AND json_extract(metadata, '$.speaker') IS NOT NULL", params)

@@ -31,3 +31,14 @@ def test_async_methods_mirror_sync_ones():
     assert public == set(_ASYNC_METHODS)
     for name in _ASYNC_METHODS:
         assert asyncio.iscoroutinefunction(getattr(AsyncMemory, name))
+
+
+def test_async_methods_carry_the_sync_signatures():
+    """What a type checker reads (the wrappers are typed with Memory's ParamSpec) and ``help()`` shows."""
+    import inspect
+
+    from memkit.memory import _ASYNC_METHODS
+
+    for name in _ASYNC_METHODS:
+        assert inspect.signature(getattr(AsyncMemory, name)) == inspect.signature(getattr(Memory, name)), name
+        assert getattr(AsyncMemory, name).__doc__ == getattr(Memory, name).__doc__

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -73,7 +75,7 @@ def test_workers_run_one_torch_thread_each_and_leave_the_callers_setting():
             seen.append(torch.get_num_threads())
         return 0
 
-    list(emb._traced._workers().map(record, range(12)))
+    emb._traced._batch_workers.map(record, list(range(12)))
     assert seen and set(seen) == {1}
     assert torch.get_num_threads() == before
     # a thread started afterwards still gets the process default
@@ -82,6 +84,109 @@ def test_workers_run_one_torch_thread_each_and_leave_the_callers_setting():
     t.start()
     t.join()
     assert other == [before]
+
+
+@contextmanager
+def _threads_seen_in_forward(emb: SentenceTransformerEmbedder) -> Iterator[list[tuple[str, int]]]:
+    """(thread name, torch threads) for each forward: the pooling module runs on the traced and eager paths alike."""
+    import torch
+
+    seen: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def record(module, args):
+        with lock:
+            seen.append((threading.current_thread().name, torch.get_num_threads()))
+
+    handle = emb._load()[1].register_forward_pre_hook(record)
+    try:
+        yield seen
+    finally:
+        handle.remove()
+
+
+@pytest.fixture
+def two_torch_threads():
+    """At least two intra-op threads in the caller (the default on a machine of two cores or more)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(2, before))
+    yield torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("traced", [True, False])
+def test_a_one_batch_call_runs_on_one_torch_thread_and_leaves_the_callers_setting(traced, two_torch_threads):
+    # two intra-op threads on a tiny batch stall each other on a busy machine (a query took 370 ms instead of 8)
+    import torch
+
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=16, traced=traced, workers=2))
+    emb.embed(["load the model"])
+    assert (emb._traced is not None) == traced
+    with _threads_seen_in_forward(emb) as seen:
+        emb.embed_query("where did Maya move?")
+        assert [n for _, n in seen] == [1] and seen[0][0].startswith("memkit-embed-small")
+        seen.clear()
+        emb.embed(TEXTS[:6])  # a small add_many: one batch, shared out over the workers when traced
+        assert seen and all(n == 1 for _, n in seen) and len(seen) == (2 if traced else 1)
+        seen.clear()
+        emb.embed(TEXTS[:40])  # several batches: traced, to the batch workers; eager, the caller's own threads
+        assert all(n == (1 if traced else two_torch_threads) for _, n in seen)
+    assert torch.get_num_threads() == two_torch_threads
+    other: list[int] = []  # a thread started afterwards still gets the process default
+    t = threading.Thread(target=lambda: other.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert other == [two_torch_threads]
+
+
+def test_add_and_search_embed_on_one_torch_thread(real_mem, two_torch_threads):
+    import torch
+
+    real_mem.add("Maya moved to Porto in May.", user_id="u")
+    with _threads_seen_in_forward(real_mem.embedder) as seen:
+        real_mem.add("She works at a bakery there.", user_id="u")
+        hits = real_mem.search("where does Maya live?", user_id="u")
+    assert hits and hits[0].note.content == "Maya moved to Porto in May."
+    assert [n for _, n in seen] == [1, 1] and all(name.startswith("memkit-embed-small") for name, _ in seen)
+    assert torch.get_num_threads() == two_torch_threads
+
+
+@pytest.mark.parametrize("traced", [True, False])
+def test_one_text_and_small_calls_give_the_batch_paths_vectors(traced):
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=16, traced=traced, workers=2))
+    want = emb.embed(TEXTS[:40])  # three batches
+    for i in range(6):
+        assert np.abs(emb.embed_query(TEXTS[i]) - want[i]).max() < 1e-5
+        assert np.abs(emb.embed([TEXTS[i]])[0] - want[i]).max() < 1e-5
+    assert np.abs(emb.embed(TEXTS[:7]) - want[:7]).max() < 1e-5
+    assert np.abs(emb.embed(TEXTS[:16]) - want[:16]).max() < 1e-5  # exactly one batch
+
+
+def test_a_query_does_not_wait_for_batches_another_thread_is_embedding():
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=2))
+    want = emb.embed(["where did Maya move?", "pad"])[0]
+    release = threading.Event()
+    busy = threading.Barrier(emb._traced.workers + 1)
+
+    def hold(_: int) -> None:  # every batch worker taken, as by a long add_many
+        busy.wait(60)
+        release.wait(60)
+
+    pool = emb._traced._batch_workers._executor()
+    held = [pool.submit(hold, i) for i in range(emb._traced.workers)]
+    busy.wait(60)
+    try:
+        got: list[np.ndarray] = []
+        t = threading.Thread(target=lambda: got.append(emb.embed_query("where did Maya move?")))
+        t.start()
+        t.join(120)  # a guard against a hang, not a timing
+        assert got and np.abs(got[0] - want).max() < 1e-5
+    finally:
+        release.set()
+        for f in held:
+            f.result()
 
 
 def test_a_trace_that_fails_its_check_falls_back_to_the_eager_model(monkeypatch, caplog):
@@ -134,13 +239,13 @@ def test_add_many_writes_with_one_blas_thread_and_restores_it(fast_mem, monkeypa
 
     before = blas_threads()
     during: list[set[int]] = []
-    write = ingest._write_chunk
+    write = ingest.write_chunk
 
     def spy(*args, **kwargs):
         during.append(blas_threads())
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(ingest, "_write_chunk", spy)
+    monkeypatch.setattr(ingest, "write_chunk", spy)
     fast_mem.add_many([f"note {i}" for i in range(200)])  # two windows: embedding overlaps writing
     assert len(during) >= 2 and all(d == {1} for d in during)
     assert blas_threads() == before
@@ -159,10 +264,11 @@ def test_a_single_window_is_embedded_in_the_callers_thread(fast_mem, monkeypatch
     assert fast_mem.get(note.id).content == "one note"
 
 
-def test_threads_embedding_at_once_each_get_their_own_vectors():
+@pytest.mark.parametrize("traced", [True, False])
+def test_threads_embedding_at_once_each_get_their_own_vectors(traced):
     from concurrent.futures import ThreadPoolExecutor
 
-    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=3))
+    emb = SentenceTransformerEmbedder(EmbedderConfig(batch_size=4, workers=3, traced=traced))
     texts = TEXTS[:24]
     want = emb.embed(texts)
     with ThreadPoolExecutor(4) as pool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from memkit.errors import BenchError, InvalidInputError, validation_message
 
@@ -36,3 +36,23 @@ def test_user_facing_validation_errors_are_one_line(tmp_path):
     for err in (run_err.value, edit_err.value):
         assert "\n" not in str(err) and "errors.pydantic.dev" not in str(err), str(err)
     assert str(edit_err.value).startswith("record 7 is not a valid edit: ")
+
+
+class _Checked(BaseModel):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        if v == "value":
+            raise ValueError("name must not be 'value'")
+        assert v != "assert", "name must not be 'assert'"
+        return v
+
+
+@pytest.mark.parametrize("name, message", [("value", "name: name must not be 'value'"),
+                                           ("assert", "name: name must not be 'assert'")])
+def test_validation_message_drops_pydantic_wording(name, message):
+    with pytest.raises(ValidationError) as info:
+        _Checked(name=name)
+    assert validation_message(info.value) == message

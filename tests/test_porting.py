@@ -24,7 +24,7 @@ def test_export_to_a_folder_is_refused_and_leaves_nothing(fast_mem, tmp_path):
     (HEADER + "not json\n", r":2: Expecting value"),
     (HEADER + "[1, 2]\n", r":2: expected a JSON object"),
     (HEADER + '{"other": 1}\n', r":2: expected a 'note' or a 'link' object"),
-    (HEADER + '{"note": {"content": ""}}\n', r":2: content: Value error, content must not be empty$"),
+    (HEADER + '{"note": {"content": ""}}\n', r":2: content: content must not be empty$"),
 ], ids=["no header", "bad json", "not an object", "unknown kind", "invalid note"])
 def test_bad_import_files_name_the_line_and_store_nothing(fast_mem, tmp_path, body, message):
     fast_mem.add("kept", user_id="u")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from memkit.text import asks_about_present
+from memkit.text import asks_about_present, candidate_phrases
 
 
 @pytest.mark.parametrize("query,present", [
@@ -18,3 +20,31 @@ from memkit.text import asks_about_present
 ])
 def test_asks_about_present(query, present):
     assert asks_about_present(query) is present
+
+
+def _seconds(f, *args):
+    start = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("text_of", [
+    lambda n: "word " * n,  # one run of content words without a stopword: was cut by copying the run (quadratic)
+    lambda n: "x " + " ".join(f"Name{i}" for i in range(n)),  # many distinct names: entities was a list lookup
+], ids=["long run", "many names"])
+def test_building_a_note_takes_time_linear_in_its_length(text_of):
+    from memkit.builders.heuristic import HeuristicBuilder
+    from memkit.types import Note
+
+    derive = HeuristicBuilder().derive
+    small, large = Note(content=text_of(10_000)), Note(content=text_of(40_000))
+    t_small = min(_seconds(derive, small) for _ in range(3))
+    t_large = min(_seconds(derive, large) for _ in range(2))
+    assert t_large < 8 * t_small + 0.3, (t_small, t_large)  # linear: ~4x; quadratic: ~16x
+
+
+def test_candidate_phrases_cut_a_long_run_into_three_word_phrases_from_the_end():
+    assert candidate_phrases("alpha beta gamma delta epsilon zeta eta") == [
+        "epsilon zeta eta", "beta gamma delta", "alpha"]
+    run = candidate_phrases("ww " * 10_000)
+    assert len(run) == 3334 and run[0] == "ww ww ww" and run[-1] == "ww"

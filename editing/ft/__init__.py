@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from memkit.editing.ft.config import FTConfig
+from memkit.registry import parametric_memories
 
 __all__ = ["FTConfig", "FTL"]
+
+parametric_memories.register("ft-l", "memkit.editing.ft.model:FTL", config="memkit.editing.ft.config:FTConfig")
 
 
 def __getattr__(name: str):

@@ -8,9 +8,9 @@ import torch
 
 from memkit.editing._modules import replay_layers_below
 from memkit.editing.backend import WeightEditor
-from memkit.editing.base_model import DEFAULT_BASE_MODEL
 from memkit.editing.ft.config import FTConfig
 from memkit.editing.types import EditRequest
+from memkit.hf.load import DEFAULT_BASE_MODEL
 
 __all__ = ["FTL"]
 

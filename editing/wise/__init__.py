@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memkit.editing.wise.config import WISEConfig
+from memkit.registry import parametric_memories
 
 __all__ = ["WISEConfig", "WISE", "WISERetrieve", "ties_merge"]
 
@@ -11,6 +12,11 @@ _LAZY = {
     "WISERetrieve": "memkit.editing.wise.model:WISERetrieve",
     "ties_merge": "memkit.editing.wise.merge:ties_merge",
 }
+
+
+parametric_memories.register("wise", "memkit.editing.wise.model:WISE", config="memkit.editing.wise.config:WISEConfig")
+parametric_memories.register("wise-retrieve", "memkit.editing.wise.model:WISERetrieve",
+                             config="memkit.editing.wise.config:WISEConfig")
 
 
 def __getattr__(name: str):

@@ -92,21 +92,17 @@ class WISEConfig(EditorConfig):
 
     @classmethod
     def smollm2(cls, **overrides: object) -> WISEConfig:
-        """Tuned for SmolLM2-135M-Instruct (30 layers, d_ff 1536) on a CPU.
+        """Tuned for SmolLM2-135M-Instruct (30 layers, d_ff 1536) on a CPU (the measurements: BENCHMARKS.md).
 
-        - layer 20 ``down_proj`` (2/3 of the depth, like 27 of 32 in the paper's 7B setting);
-        - SGD lr 0.2, 50 steps: lr 1.0 oscillates on this model (the margin terms never settle,
-          the activation score of irrelevant text stays ~10 > alpha); at 0.2 the margins are met;
-        - one side-memory shard per edit with WISE-Retrieve and scale-free routing
-          (score / threshold): a 1536-wide side memory holding many edits overwrites earlier
-          edits of the same relation (Rel 0.6 at T=10 with one shard), and raw scores let
-          shards with large activations steal other edits' prompts;
-        - mask_ratio 1.0: with one edit per shard the random mask, which keeps the edits of a shard
-          apart for merging, only narrows each edit (T=100: Rel 0.97 -> 1.00, Gen 0.21 -> 0.28, Loc 1.00);
-        - 16 irrelevant sentences per edit (free: they need A(x) only) and act_ratio 0.7;
-        - replay of the 64 previous edit prompts as irrelevant inputs (paper, appendix B.3): a new shard
-          stays quiet on older edits' prompts, so it does not steal them (Rel at T=100: 0.83 -> 0.97);
-        - no prefix augmentation (3x slower per edit on a CPU, not needed for Rel).
+        - layer 20 ``down_proj`` (2/3 of the depth, as in the paper's 7B setting);
+        - SGD lr 0.2, 50 steps (a larger lr oscillates on this model: the margins never settle);
+        - one side-memory shard per edit, WISE-Retrieve, scale-free routing (score / threshold): a shard
+          holding many edits overwrites earlier ones of the same relation;
+        - mask_ratio 1.0 (with one edit per shard the mask only narrows each edit);
+        - 16 irrelevant sentences per edit (cheap: they need A(x) only) and act_ratio 0.7;
+        - replay of the 64 previous edit prompts as irrelevant inputs (paper, appendix B.3), so a new
+          shard does not steal older edits' prompts;
+        - no prefix augmentation (slow on a CPU, not needed for reliability).
         """
         values: dict[str, object] = {
             "layer": "model.layers.20.mlp.down_proj",

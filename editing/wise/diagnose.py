@@ -77,9 +77,9 @@ def routing_report(memory: Any, edits: Sequence[EditRequest]) -> RoutingReport:
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
+    from memkit.config import parse_assignment
     from memkit.editing import create_memory, synthetic_edits
-    from memkit.editing.base_model import load_base_model
-    from memkit.editing.config import parse_override
+    from memkit.hf.load import load_base_model
     from memkit.progress import progress_bar
     from memkit.registry import parametric_memories
 
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parametric_memories.get("wise").default_config(args.base_model or "smollm2-135m-instruct")
     if args.overrides:
         try:
-            config = config.model_validate({**config.model_dump(), **dict(map(parse_override, args.overrides))})
+            config = config.model_validate({**config.model_dump(), **dict(map(parse_assignment, args.overrides))})
         except ValidationError as exc:
             raise SystemExit(f"--set: {validation_message(exc, 'config')}") from None
         except ValueError as exc:  # no KEY=

@@ -20,13 +20,13 @@ import torch
 
 from memkit.editing._modules import replay_layers_below, set_module
 from memkit.editing.backend import Batch, Row, WeightEditor
-from memkit.editing.base_model import DEFAULT_BASE_MODEL
 from memkit.editing.synthetic import irrelevant_texts
 from memkit.editing.types import EditRequest
 from memkit.editing.wise.config import WISEConfig
 from memkit.editing.wise.layer import SideMemoryLinear, masked_mean, masked_pool
 from memkit.editing.wise.merge import ties_merge
 from memkit.errors import EditingError
+from memkit.hf.load import DEFAULT_BASE_MODEL
 
 __all__ = ["WISE", "WISERetrieve"]
 

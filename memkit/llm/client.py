@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memkit.errors import MissingDependencyError
 
-__all__ = ["JSONResult", "complete_json", "complete_text", "litellm_module", "extract_json"]
+__all__ = ["JSONResult", "complete_json", "complete_text", "litellm_module", "extract_json", "response_format",
+           "wants_schema"]
 
 M = TypeVar("M", bound=BaseModel)
 UNREACHABLE_PAUSE_S, UNREACHABLE_MAX_PAUSE_S = 30.0, 600.0
@@ -80,15 +81,34 @@ def complete_text(model: str, messages: list[dict[str, str]], **params: Any) -> 
     return resp.choices[0].message.content or ""
 
 
+def wants_schema(model: str) -> bool:
+    """Should ``model`` be sent the JSON schema as ``response_format``?  ``local/...`` models decode under it
+    (constrained decoding); others get it where litellm says they take a response schema."""
+    if model.startswith("local/"):
+        return True
+    return bool(litellm_module().supports_response_schema(model=model))
+
+
+def response_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """litellm's (OpenAI's) ``response_format`` for a JSON schema."""
+    return {"type": "json_schema", "json_schema": {"name": re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "answer",
+                                                   "schema": schema}}
+
+
 def complete_json(
     model: str,
     messages: list[dict[str, str]],
     schema: type[M],
     *,
     retries: int = 2,
+    response_schema: dict[str, Any] | None = None,
     **params: Any,
 ) -> JSONResult[M]:
     """Call ``model`` up to ``1 + retries`` times until its answer parses as ``schema``.
+
+    The model is also sent ``response_schema`` (default: ``schema``'s JSON schema; it may be narrower,
+    never wider) as ``response_format`` where it takes one (:func:`wants_schema`) and ``params`` has none:
+    ``local/...`` models then always answer valid JSON.
 
     A model that cannot be reached (connection refused, timed out) is not retried, and then not
     called at all for a pause (30 s, doubling while it stays unreachable, at most 10 min): notes
@@ -97,6 +117,8 @@ def complete_json(
     import openai
 
     litellm = litellm_module()
+    if "response_format" not in params and wants_schema(model):
+        params["response_format"] = response_format(schema.__name__, response_schema or schema.model_json_schema())
     result: JSONResult[M] = JSONResult()
     server = (model, params.get("api_base"))
     down = _UNREACHABLE.get(server)

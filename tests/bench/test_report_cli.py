@@ -74,13 +74,13 @@ def test_cli_report_prints_tables_and_json(finished_run, tmp_path):
 def test_cli_errors_are_one_line_with_exit_codes(tmp_path):
     runner = CliRunner()
     result = runner.invoke(bench, ["run", "sortt", "--out", str(tmp_path / "x")])
-    assert result.exit_code == 2 and "did you mean 'sort'" in result.output
+    assert result.exit_code == 4 and "did you mean 'sort'" in result.output
     result = runner.invoke(bench, ["run", "rrr", "-s", "magic", "--out", str(tmp_path / "y")])
-    assert result.exit_code == 2 and "kinds: base" in result.output
+    assert result.exit_code == 4 and "kinds: base" in result.output
     result = runner.invoke(bench, ["run", "rrr", "-p", "rounds", "--out", str(tmp_path / "z")])
     assert result.exit_code == 2 and "KEY=VALUE" in result.output
     result = runner.invoke(bench, ["run", "rrr", "-p", "rounds=-1", "--out", str(tmp_path / "w")])
-    assert result.exit_code == 2 and "bad parameters for task 'rrr'" in result.output
+    assert result.exit_code == 4 and "bad parameters for task 'rrr'" in result.output
 
 
 def test_every_command_has_help():

@@ -63,3 +63,24 @@ def test_llm_judge_links_evolves_and_supersedes_by_id(tmp_path):
         kinds = {e.event for e in mem.history(old.id)}
         assert {"evolve", "supersede"} <= kinds
         assert all(e.actor == "llm:gpt-4o-mini" for e in mem.history(old.id) if e.event in ("evolve", "supersede"))
+
+
+def test_a_local_model_picks_keywords_among_the_notes_own_phrases(monkeypatch):
+    from memkit.builders import llm as llm_builder
+    from memkit.builders.llm import keyword_candidates, note_schema
+    from memkit.llm.client import JSONResult
+
+    asked = {}
+
+    def fake(model, messages, schema, *, retries, response_schema, **params):
+        asked[model] = response_schema
+        return JSONResult(value=schema(keywords=["Lisbon"], tags=[], context="c"), attempts=1)
+
+    monkeypatch.setattr(llm_builder, "complete_json", fake)
+    note = Note(content='Alice moved to "Lisbon" in May for a new job at Fintech Ltd')
+    for model in ("local/smollm2", "gpt-4o-mini"):
+        LLMBuilder(BuilderConfig(kind="llm", model=model, max_keywords=3)).derive(note)
+    grounded = asked["local/smollm2"]["properties"]["keywords"]
+    assert grounded["items"]["enum"] == keyword_candidates(note) and grounded["maxItems"] == 3
+    assert all(p.lower() in note.content.lower() and '"' not in p for p in grounded["items"]["enum"])
+    assert asked["gpt-4o-mini"] == note_schema(BuilderConfig(kind="llm", model="gpt-4o-mini", max_keywords=3))

@@ -56,18 +56,19 @@ def test_end_to_end(run, tmp_path):
 
 
 def test_errors_are_one_clean_line(run):
+    run("add", "a first note")
     res = run("show", "nope", code=3)
     assert res.stderr.strip() == "error: no note with id 'nope'"
-    res = run("search", "x", "--filter", 'n={"$bad": 1}', code=2)
+    res = run("search", "x", "--filter", 'n={"$bad": 1}', code=4)
     assert res.stderr.startswith("error: filter on 'n': unknown operator") and "Traceback" not in res.stdout
-    assert run("add", "   ", code=2).stderr.startswith("error: item 0: content")
+    assert run("add", "   ", code=4).stderr.startswith("error: item 0: content")
     assert "Invalid value for --filter: 'noequals': expected KEY=VALUE" in run("search", "x", "--filter", "noequals",
                                                                               code=2).stderr
     assert "Invalid value for --meta: 'x': expected KEY=VALUE" in run("add", "y", "--meta", "x", code=2).stderr
-    bad = run("add", "--file", "-", input='fine line\n{"content": \n', code=2)
+    bad = run("add", "--file", "-", input='fine line\n{"content": \n', code=4)
     assert bad.stderr.strip() == ("error: <stdin>:2: a line starting with '{' must be a JSON object (Expecting value, "
                                   "column 12); nothing was added")
-    assert json.loads(run("stats", "--json").stdout)["notes"] == 0
+    assert json.loads(run("stats", "--json").stdout)["notes"] == 1
 
 
 def test_every_command_has_help():
@@ -100,11 +101,11 @@ def test_demo_never_wipes_a_folder_it_did_not_make(tmp_path):
     mine.mkdir()
     (mine / "thesis.txt").write_text("years of work")
     res = CliRunner().invoke(cli, ["demo", "--store", str(mine)])
-    assert res.exit_code == 2 and "was not made by `memkit demo`" in res.stderr
+    assert res.exit_code == 4 and "was not made by `memkit demo`" in res.stderr
     assert (mine / "thesis.txt").read_text() == "years of work"
     with Memory(tmp_path / "store") as mem:  # nor a memkit store
         mem.add("a real memory", user_id="u")
-    assert CliRunner().invoke(cli, ["demo", "--store", str(tmp_path / "store")]).exit_code == 2
+    assert CliRunner().invoke(cli, ["demo", "--store", str(tmp_path / "store")]).exit_code == 4
     with Memory(tmp_path / "store") as mem:
         assert mem.stats().notes == 1
 

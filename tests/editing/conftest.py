@@ -94,7 +94,7 @@ def edits():
 
 @pytest.fixture(scope="session")
 def _smollm2_master():
-    from memkit.editing.base_model import load_base_model
+    from memkit.hf.load import load_base_model
 
     with one_torch_thread():
         return load_base_model(device="cpu")

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from memkit.editing import base_model as bm
 from memkit.errors import EditingError, InvalidInputError, MissingDependencyError
+from memkit.hf import load as bm
+from memkit.hf.runtime import chat_prompt
 
 
 def test_cache_dir_env_override(monkeypatch, tmp_path):
@@ -66,8 +67,8 @@ def test_atomic_cache_write_tolerates_a_concurrent_writer(tmp_path, tiny_llama, 
 
 
 def test_chat_prompt(tiny_tokenizer):
-    assert bm.chat_prompt(tiny_tokenizer, "hi") == "hi"
-    assert bm.chat_prompt(tiny_tokenizer, "hi", system="be brief") == "be brief\n\nhi"
+    assert chat_prompt(tiny_tokenizer, "hi") == "hi"
+    assert chat_prompt(tiny_tokenizer, "hi", system="be brief") == "be brief\n\nhi"
 
 
 @pytest.mark.slow
@@ -83,5 +84,5 @@ def test_default_smollm2_is_cached_and_reloads_fast(monkeypatch, tmp_path, _smol
 
     name = "model.layers.20.mlp.down_proj.weight"
     assert torch.equal(again.state_dict()[name], model.state_dict()[name])
-    text = bm.chat_prompt(tok, "Hello")
+    text = chat_prompt(tok, "Hello")
     assert text.startswith("<|im_start|>") and text.endswith("<|im_start|>assistant\n")

@@ -59,6 +59,6 @@ def test_edits_file_and_errors(tmp_path, tiny_folder):
     assert result.exit_code == 0 and "wrote 1 edit(s) into ft-l" in result.output
     result = runner.invoke(edit, ["--backend", "wsie", "--edits", str(tmp_path / "e.json"), "--out", str(tmp_path / "x"),
                                   "--base-model", str(tiny_folder)])
-    assert result.exit_code == 2 and "did you mean 'wise'" in result.output
+    assert result.exit_code == 4 and "did you mean 'wise'" in result.output
     result = runner.invoke(edit, ["describe", str(tmp_path)])
     assert result.exit_code == 1 and "not a saved memkit parametric memory" in result.output

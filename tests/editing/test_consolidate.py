@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from memkit.consolidate import consolidate, note_to_edit
+from memkit.consolidate import note_to_edit
 from memkit.errors import InvalidInputError
 from memkit.types import Note
 
@@ -59,16 +59,16 @@ class Recorder:
 def test_consolidate_a_real_store(fast_mem):
     notes = [fast_mem.add(t) for t in ["Alice moved to Lisbon.", "What a day?", "The capital of Atlantis is Poseidonia."]]
     rec = Recorder()
-    report = consolidate(fast_mem, rec, progress=False)
+    report = fast_mem.consolidate(rec, progress=False)
     assert report.notes_seen == 3 and report.written == 2
     assert [r.source for r in rec.written] == [notes[0].id, notes[2].id]
     assert [s.note_id for s in report.skipped] == [notes[1].id]
-    limited = consolidate(fast_mem, Recorder(), limit=1, progress=False)
+    limited = fast_mem.consolidate(Recorder(), limit=1, progress=False)
     assert limited.written == 1
     with pytest.raises(InvalidInputError):
-        consolidate(fast_mem, object())
+        fast_mem.consolidate(object())
     with pytest.raises(InvalidInputError):
-        consolidate(fast_mem, rec, limit=0)
+        fast_mem.consolidate(rec, limit=0)
 
 
 def test_consolidate_into_wise(fast_mem, tiny_llama, tiny_tokenizer):

@@ -34,3 +34,13 @@ def test_agent_llm_recalls_across_runs_and_replies_with_the_local_model(tmp_path
     lines = out.strip().splitlines()
     assert lines[1] == "  (recalled) My sister Ines lives in Porto."
     assert lines[2].strip(), "the model's reply follows the recalled facts"
+
+
+@pytest.mark.slow
+def test_agent_llm_builds_its_notes_with_the_local_model(tmp_path):
+    """Issue 11: ``--llm-notes`` with local/smollm2 used to fall back on every note after three tries."""
+    out = _run("agent_llm.py", "--store", str(tmp_path / "agent"), "--llm-notes", "My sister Ines lives in Porto.",
+               "Ines just started a new job at a bakery in Porto.")
+    noted = [line for line in out.splitlines() if line.startswith("  (noted by")]
+    assert len(noted) == 2 and all(line.startswith("  (noted by local/smollm2) keywords: ") for line in noted), out
+    assert "Porto" in noted[0]

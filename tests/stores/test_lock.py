@@ -10,7 +10,7 @@ import pytest
 
 from memkit import Memory
 from memkit.errors import RegistryError, StoreInUseError
-from memkit.stores.lock import StoreLock
+from memkit.lock import StoreLock
 
 FAST = {"embedder": {"kind": "hash", "model": "hash"}, "index": {"kind": "exact"}}
 

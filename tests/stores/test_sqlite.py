@@ -5,14 +5,13 @@ import pytest
 
 from memkit.errors import NotFoundError, StoreError
 from memkit.filters import build_filter
-from memkit.stores.sqlite import SQLiteStore, fts_query, note_row
-from memkit.text import STOPWORDS
-from memkit.types import Link, Note
+from memkit.stores.sqlite import SQLiteStore, fts_match, where_sql
+from memkit.text import STOPWORDS, query_words
+from memkit.types import Link, NewEvent, Note, WriteBatch
 
 
 def _add(store, *notes):
-    with store.transaction() as c:
-        store.insert_notes(c, [note_row(n, "", np.ones(4, np.float32)) for n in notes])
+    store.write(WriteBatch(insert=[(n, np.ones(4, np.float32)) for n in notes]))
 
 
 def test_notes_round_trip_with_links_and_history(tmp_path):
@@ -21,9 +20,8 @@ def test_notes_round_trip_with_links_and_history(tmp_path):
              valid_from=datetime(2020, 1, 1, tzinfo=timezone.utc))
     b = Note(content="beta")
     _add(s, a, b)
-    with s.transaction() as c:
-        s.insert_links(c, [Link(src=a.id, dst=b.id)])
-        s.insert_events(c, [{"note_id": a.id, "event": "add", "after": {"x": 1}, "at": a.created_at, "actor": "user"}])
+    s.write(WriteBatch(link=[Link(src=a.id, dst=b.id)], events=[NewEvent(a.id, "add", None, {"x": 1}, a.created_at,
+                                                                         "user")]))
     got = s.get(a.id)
     assert got.model_dump() == a.model_copy(update={"links": [b.id]}).model_dump()
     assert s.get(b.id).links == [a.id]
@@ -32,14 +30,15 @@ def test_notes_round_trip_with_links_and_history(tmp_path):
         s.get("nope")
 
 
-def test_failed_transaction_rolls_back(tmp_path):
+def test_failed_batch_rolls_back_whole(tmp_path):
     s = SQLiteStore(tmp_path / "db")
-    a = Note(content="alpha")
-    _add(s, a)
-    with pytest.raises(StoreError), s.transaction() as c:
-        s.insert_notes(c, [note_row(Note(content="new"), "new", None)])
-        s.insert_notes(c, [note_row(a, "dup", None)])  # duplicate id -> whole transaction undone
-    assert s.count() == 1
+    a, b = Note(content="alpha"), Note(content="beta")
+    _add(s, a, b)
+    changes = s.changes()
+    with pytest.raises(StoreError):  # a duplicate id: nothing of the batch is kept
+        s.write(WriteBatch(insert=[(Note(content="new"), None), (a, None)], link=[Link(src=a.id, dst=b.id)],
+                           events=[NewEvent(a.id, "link", None, {}, a.created_at, "user")]))
+    assert s.count() == 2 and s.all_links() == [] and s.history(a.id) == [] and s.changes() == changes
 
 
 def test_bm25_or_query_and_filters(tmp_path):
@@ -47,11 +46,11 @@ def test_bm25_or_query_and_filters(tmp_path):
     notes = [Note(content=t, user_id=u) for t, u in
              [("the red kayak is in the garage", "a"), ("kayaking on the lake", "a"), ("red wine", "b")]]
     _add(s, *notes)
-    q = fts_query("Where is the red kayak?", STOPWORDS)
-    assert q == '"red" OR "kayak"'
+    q = query_words("Where is the red kayak?", STOPWORDS)
+    assert q == ["red", "kayak"] and fts_match(q) == '"red" OR "kayak"'
     hits = s.lexical(q, 10, build_filter(user_id="a"))
     assert [h[0] for h in hits] == [notes[0].id, notes[1].id]  # porter stemming: kayaking ~ kayak
-    assert fts_query("the of and", STOPWORDS) is None
+    assert query_words("the of and", STOPWORDS) == [] and fts_match([]) is None and s.lexical([], 10, build_filter()) == []
 
 
 def test_not_a_store_is_a_clear_error(tmp_path):
@@ -67,8 +66,7 @@ def test_exact_nearest_in_a_small_scope_and_none_in_a_large_one(tmp_path):
     vecs = rng.standard_normal((12, 4)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     notes = [Note(content=f"n{i}", user_id="a" if i < 8 else "b") for i in range(12)]
-    with s.transaction() as c:
-        s.insert_notes(c, [note_row(n, "", v) for n, v in zip(notes, vecs, strict=True)])
+    s.write(WriteBatch(insert=list(zip(notes, vecs, strict=True))))
     q = vecs[:2] + 0.01
     got = s.nearest(q, 3, build_filter(user_id="a"), max_rows=8)
     for row, qv in zip(got, q, strict=True):
@@ -120,9 +118,46 @@ def test_the_link_scope_of_a_user_uses_the_user_index_and_no_user_means_null(tmp
     notes = [Note(content="a's", user_id="a"), Note(content="b's", user_id="b"), Note(content="nobody's")]
     _add(s, *notes)
     for owner, want in (("a", {notes[0].id}), ("", {notes[2].id})):
-        where, params = Filter(owner=owner).to_sql()
+        where, params = where_sql(Filter(owner=owner))
         rows = s.conn.execute(f"SELECT id FROM notes WHERE {where}", params).fetchall()
         assert {r[0] for r in rows} == want
         plan = " ".join(str(r[-1]) for r in s.conn.execute(f"EXPLAIN QUERY PLAN SELECT id FROM notes WHERE {where}",
                                                            params))
         assert "notes_user" in plan  # an index search, not a scan of every note (linking runs this per chunk)
+
+
+def test_resolve_id_takes_any_unique_prefix_as_git_does(tmp_path):
+    from memkit.errors import InvalidInputError
+
+    s = SQLiteStore(tmp_path / "db")
+    a, b, c = "0198aaaa1111" + "0" * 20, "0198aaaa2222" + "0" * 20, "0198bbbb3333" + "0" * 20
+    _add(s, Note(id=a, content="a"), Note(id=b, content="b"), Note(id=c, content="c"), Note(id="0198", content="d"))
+    assert s.resolve_id(a) == a and s.resolve_id("0198aaaa1") == a and s.resolve_id("0198b") == c
+    assert s.resolve_id("0198AAAA2") == b  # hex typed in capitals
+    assert s.resolve_id("0198") == "0198"  # an exact id wins over the notes it is a prefix of
+    with pytest.raises(InvalidInputError, match=r"id prefix '0198aaaa' is ambiguous: it matches 2 notes"):
+        s.resolve_id("0198aaaa")
+    with pytest.raises(NotFoundError, match=r"^no note with id '0198cccc'$"):
+        s.resolve_id("0198cccc")
+    with pytest.raises(NotFoundError, match="an id prefix needs at least 4 characters"):
+        s.resolve_id("01")
+
+
+def test_resolve_id_of_a_deleted_note_goes_through_its_history(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    gone = "0198cccc" + "0" * 24
+    s.write(WriteBatch(events=[NewEvent(gone, "delete", {}, None, datetime.now(timezone.utc), "user")]))
+    with pytest.raises(NotFoundError):
+        s.resolve_id("0198cc")
+    assert s.resolve_id("0198cc", deleted=True) == gone
+
+
+def test_short_ids_are_the_shortest_prefixes_that_resolve_back(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    same_ms = ["0198aaaa1111" + "7" + "abc" + "0" * 16, "0198aaaa1111" + "7" + "abd" + "0" * 16]
+    alone, user_given = "0198ffff" + "1" * 24, "my-note"
+    _add(s, *(Note(id=i, content=i) for i in [*same_ms, alone, user_given]))
+    short = s.short_ids([*same_ms, alone, user_given])
+    assert short == {same_ms[0]: same_ms[0][:16], same_ms[1]: same_ms[1][:16], alone: alone[:8],
+                     user_given: user_given}
+    assert all(s.resolve_id(p) == i for i, p in short.items())

