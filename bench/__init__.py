@@ -23,6 +23,7 @@ bench_tasks.register("conflictqa", "memkit.bench.tasks.conflictqa:ConflictQATask
                      config="memkit.bench.tasks.conflictqa:ConflictQAParams")
 bench_tasks.register("rrr", "memkit.bench.tasks.rrr:RecognitionRecallRetentionTask",
                      config="memkit.bench.tasks.rrr:RRRParams")
+bench_tasks.register("chats", "memkit.bench.tasks.chats:ChatsTask", config="memkit.bench.tasks.chats:ChatsParams")
 bench_tasks.register("locality", "memkit.bench.tasks.locality:LocalityTask",
                      config="memkit.bench.tasks.locality:LocalityParams")
 

@@ -27,9 +27,11 @@ from pydantic import BaseModel, ConfigDict
 
 from memkit.bench.chats import Chat, ChatQuestion
 from memkit.bench.data import cache_root
+from memkit.bench.records import MemoryRecord
 from memkit.config import MemkitConfig, RetrievalConfig
 
-__all__ = ["Storing", "chat_items", "build_store", "evaluate", "RecallResult", "ABSTENTION"]
+__all__ = ["Storing", "chat_items", "chat_records", "build_store", "evaluate", "question_recall", "asked_at",
+           "RecallResult", "ABSTENTION", "TURN_KEY"]
 
 Storing = Literal["fields", "plain"]
 ABSTENTION = "-abstention"
@@ -51,6 +53,13 @@ def chat_items(chat: Chat, storing: Storing = "fields") -> list[dict[str, Any]]:
                 item |= {"content": f"{t.speaker}: {t.text}", "metadata": {TURN_KEY: t.id}}
             items.append(item)
     return items
+
+
+def chat_records(chat: Chat, storing: Storing = "fields") -> list[MemoryRecord]:
+    """:func:`chat_items` as bench records (``<chat>/<turn>`` ids), for the ``chats`` task."""
+    return [MemoryRecord(id=f"{chat.id}/{it['metadata'][TURN_KEY]}", text=it["content"], scope=it["user_id"],
+                         session=it.get("session_id"), valid_from=it["valid_from"], metadata=it["metadata"])
+            for it in chat_items(chat, storing)]
 
 
 def _store_key(chats: Sequence[Chat], storing: Storing, config: MemkitConfig) -> str:
@@ -100,7 +109,22 @@ def _recall(found: set[str], wanted: Sequence[str]) -> float:
     return len(found & set(wanted)) / len(wanted)
 
 
-def _asked(q: ChatQuestion) -> datetime | None:
+def question_recall(ranked: Sequence[str | None], turns: Sequence[str], sessions: Sequence[str],
+                    session_of: dict[str, str], ks: Sequence[int] = (5, 10)) -> dict[str, float]:
+    """``turn@k``: the share of the evidence ``turns`` among the first ``k`` of ``ranked`` (turn ids, best
+    first); ``session@k``: the share of the evidence ``sessions`` they come from.  Only the kinds of evidence
+    a question has."""
+    row: dict[str, float] = {}
+    for k in ks:
+        top = {t for t in ranked[:k] if t is not None}
+        if turns:
+            row[f"turn@{k}"] = _recall(top, turns)
+        if sessions:
+            row[f"session@{k}"] = _recall({session_of[t] for t in top if t in session_of}, sessions)
+    return row
+
+
+def asked_at(q: ChatQuestion) -> datetime | None:
     """When a question is asked, so that "four weeks ago" counts from then.  A question's date is read to the
     end of its day: LongMemEval times some sessions of that day a few hours after the question itself."""
     if q.date is None:
@@ -127,17 +151,14 @@ def evaluate(mem: Any, chats: Sequence[Chat], ks: Sequence[int] = (5, 10), name:
                 if q.category.endswith(ABSTENTION):
                     continue
                 t0 = time.perf_counter()
-                hits = mem.search(q.question, k=k_max, user_id=chat.id, as_of=_asked(q))
+                hits = mem.search(q.question, k=k_max, user_id=chat.id, as_of=asked_at(q))
                 took.append(time.perf_counter() - t0)
-                ranked = [h.note.metadata.get(TURN_KEY) for h in hits]
-                row: dict[str, float] = {}
+                row = question_recall([h.note.metadata.get(TURN_KEY) for h in hits], q.evidence_turns,
+                                      q.evidence_sessions, session_of, ks)
                 for k in ks:
-                    top = {t for t in ranked[:k] if t is not None}
-                    if q.evidence_turns:
-                        row[f"turn@{k}"] = _recall(top, q.evidence_turns)
+                    if f"turn@{k}" in row:
                         turn_r[k].append(row[f"turn@{k}"])
-                    if q.evidence_sessions:
-                        row[f"session@{k}"] = _recall({session_of[t] for t in top}, q.evidence_sessions)
+                    if f"session@{k}" in row:
                         sess_r[k].append(row[f"session@{k}"])
                 for key, v in row.items():
                     by_cat[q.category][key].append(v)
@@ -155,21 +176,26 @@ def evaluate(mem: Any, chats: Sequence[Chat], ks: Sequence[int] = (5, 10), name:
     )
 
 
-# Retrieval variants: the default, the plain baselines, then each part switched off.
+# Retrieval variants: the default, the plain retrievers, each part of the default switched off, and each part
+# that is off by default switched on (all measured on the dev split, reported on test; see BENCHMARKS.md).
 _PLAIN = {"graph": False, "recency": False, "speaker_boost": 0.0, "feedback": 0.0, "diversity": 0.0,
-          "informative_terms": 0, "present_weight": 0.0}
+          "informative_terms": 0, "present_weight": 0.0, "time_weight": 0.0, "session_diversity": 0.0}
 BASELINES: dict[str, dict[str, Any]] = {
     "memkit default": {},
     "dense only": {**_PLAIN, "lexical": False},
     "BM25 only": {**_PLAIN, "dense": False},
     "dense + BM25, RRF": {**_PLAIN, "fusion": "rrf"},
+    "dense + BM25, z-score": {**_PLAIN, "fusion": "z"},
 }
 ABLATIONS: dict[str, dict[str, Any]] = {
-    "- graph expansion": {"graph": False},
-    "- speaker boost": {"speaker_boost": 0.0},
-    "- feedback": {"feedback": 0.0},
-    "- diversity (MMR)": {"diversity": 0.0},
-    "- informative prior": {"informative_terms": 0},
-    "- recency": {"recency": False},
+    "- z-score fusion (RRF)": {"fusion": "rrf"},
+    "- speaker roles": {"speaker_boost": 0.0},
+    "- named periods": {"time_weight": 0.0},
     "- present intent": {"present_weight": 0.0},
+    "- session diversity": {"session_diversity": 0.0},
+    "+ graph expansion": {"graph": True},
+    "+ recency": {"recency": True},
+    "+ feedback (RM3)": {"feedback": 0.5},
+    "+ MMR diversity": {"diversity": 0.3, "session_diversity": 0.0},  # MMR runs only without session diversity
+    "+ informative prior": {"informative_terms": 4},
 }

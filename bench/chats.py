@@ -241,7 +241,8 @@ def _locomo_sample(raw: Any, where: str, dropped: list[str]) -> Chat:
 
 
 def read_locomo(path: str | Path) -> list[Chat]:
-    """A LoCoMo release file: one chat per sample; questions without usable evidence are left out (logged)."""
+    """A LoCoMo release file: one chat per sample; questions without usable evidence are left out, and evidence
+    ids that name no turn are dropped (logged)."""
     p = Path(path)
     data = _read_json(p)
     if not isinstance(data, list):
@@ -260,7 +261,7 @@ def read_chats(path: str | Path, limit: int | None = None) -> list[Chat]:
         raise BenchError(f"no such data file or folder: {p}")
     if p.is_dir():
         return read_longmemeval(p, limit)
-    head = p.read_text(encoding="utf-8", errors="replace")[:1].strip()
+    head = p.read_text(encoding="utf-8", errors="replace").lstrip()[:1]
     return read_locomo(p)[:limit] if head == "[" else read_longmemeval(p)
 
 

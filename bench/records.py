@@ -50,6 +50,7 @@ class MemoryRecord(_Record):
     scope: str | None = Field(default=None, description="namespace (the user id of a retrieval memory)")
     metadata: dict[str, Any] = Field(default_factory=dict)
     valid_from: AwareDatetime | None = None
+    session: str | None = Field(default=None, description="the conversation the record is a turn of")
     supersedes: str | None = Field(default=None, description="id of an earlier MemoryRecord this one replaces")
     edit: EditSpec | None = Field(default=None, description="the record as an edit; derived from text when absent")
 
@@ -87,6 +88,8 @@ class Query(_Record):
     search: list[str] | None = Field(default=None, description="retrieval queries; None: the prompt")
     k: int = Field(default=4, ge=1, le=200)
     include_superseded: bool = False
+    as_of: AwareDatetime | None = Field(default=None, description="when the question is asked ('last week' "
+                                        "counts from then); None: now")
     passage_order: Literal["rank", "position"] = Field(
         default="rank", description="'position': sort passages by metadata['position'] (e.g. word offset in a book)"
     )

@@ -216,6 +216,8 @@ class RetrievalContext:
             }
             if r.valid_from is not None:
                 item["valid_from"] = r.valid_from
+            if r.session is not None:
+                item["session_id"] = r.session
             if r.supersedes:
                 item["supersedes"] = note_id_for(r.supersedes)
             items.append(item)
@@ -248,7 +250,8 @@ class RetrievalContext:
         best: dict[str, tuple[float, Passage]] = {}
         for text in query.search or [query.prompt]:
             hits = self.memory.search(
-                text, k=k, user_id=query.scope or DEFAULT_SCOPE, include_superseded=query.include_superseded
+                text, k=k, user_id=query.scope or DEFAULT_SCOPE, include_superseded=query.include_superseded,
+                as_of=query.as_of,
             )
             for hit in hits:
                 note = hit.note

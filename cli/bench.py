@@ -38,7 +38,7 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.group("bench", cls=MemkitGroup)
 def bench() -> None:
-    """Benchmark any memory: SORT, DynamicQA, knowledge conflicts, recognition/recall/retention, locality."""
+    """Benchmark any memory: SORT, DynamicQA, knowledge conflicts, recognition/recall/retention, locality, real chats."""
 
 
 @bench.command("list")

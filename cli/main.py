@@ -165,7 +165,7 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 def search(ctx: click.Context, query: str, k: int, user_id: str | None, agent_id: str | None,
            session_id: str | None, filters: tuple[str, ...], include_superseded: bool, as_of: datetime | None,
            as_json: bool) -> None:
-    """Hybrid search (dense + BM25 + graph + recency).  The ids shown are short: any unique prefix of an id
+    """Hybrid search (meaning and words, fused; see README "Retrieval").  The ids shown are short: any unique prefix of an id
     works wherever an id is taken."""
     mem = _open(ctx)
     hits = mem.search(query, k=k, user_id=user_id, agent_id=agent_id, session_id=session_id,

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["update_note", "delete_note", "undo_event", "add_link", "remove_link", "UPDATABLE"]
 
-UPDATABLE = ("content", "keywords", "tags", "context", "metadata", "valid_from", "valid_to", "source",
-             "agent_id", "session_id")
+# a note's scope (user, agent, session) is fixed when it is written: its links and the conversation it is a
+# turn of depend on it; store it again under the new scope instead
+UPDATABLE = ("content", "keywords", "tags", "context", "metadata", "valid_from", "valid_to", "source")
 _DERIVED = ("keywords", "tags", "context")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from memkit.engine import Engine
 
 __all__ = ["export_jsonl", "import_jsonl", "FORMAT"]
+
+log = logging.getLogger(__name__)
 
 FORMAT = "memkit-export/1"
 
@@ -107,7 +110,17 @@ def import_jsonl(mem: Engine, path: Path, on_conflict: str = "skip", progress: b
                        upsert=chunk, vectors={n.id: embs[i] for i, n in enumerate(chunk)}, open_index=True)
             bar.advance(len(chunk))
     known = set(mem.store.versions())
+    links = [lk for lk in links if lk.src in known and lk.dst in known]
+    # a link joins notes of one user, as every link memkit makes: one across users (an export from an older
+    # version, or an edited file) would let one user's search reach another's notes
+    owner = {n.id: n.user_id for n in new}
+    ends = {e for lk in links for e in (lk.src, lk.dst)} - owner.keys()
+    owner |= {nid: n.user_id for nid, n in mem.store.get_many(list(ends)).items()}
+    crossing = [lk for lk in links if owner.get(lk.src) != owner.get(lk.dst)]
+    if crossing:
+        log.warning("%s: %d links join notes of different users and were not imported", path, len(crossing))
     # the index followed every chunk, and links change no vector: it stays in step
-    mem.commit(WriteBatch(link=[lk for lk in links if lk.src in known and lk.dst in known]), open_index=bool(new))
+    mem.commit(WriteBatch(link=[lk for lk in links if owner.get(lk.src) == owner.get(lk.dst)]),
+               open_index=bool(new))
     mem.graph.invalidate()
     return len(new)

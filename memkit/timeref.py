@@ -38,7 +38,6 @@ _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b(
 _IN_MONTH = re.compile(rf"\b(?:in|during|since|early|late|mid|around|of)\s+(?:early\s+|late\s+|mid-?)?{_MONTH}"
                        rf"(?:\s+(\d{{4}}))?\b", re.I)
 _ISO_DATE = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})\b")
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
 
 _UNIT_DAYS = {"day": 1.0, "week": 7.0, "weekend": 7.0, "month": 30.4, "year": 365.25}
 
@@ -136,4 +135,5 @@ def time_windows(query: str, now: datetime) -> list[TimeWindow]:
             w = _past_date(now, _MONTHS[m.group(1).lower().rstrip(".")], None, int(m.group(2)) if m.group(2) else None)
             if w:
                 out.append(w)
-    return sorted(set(out))
+    # nothing said before the question can come from after it (calendar windows are a day wider each side)
+    return sorted({(a, min(b, now)) for a, b in out if a < now})

@@ -62,8 +62,6 @@ class UpdateIn(_In):
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     source: str | None = None
-    agent_id: str | None = None
-    session_id: str | None = None
     expected_version: int | None = Field(default=None, ge=1)
 
 

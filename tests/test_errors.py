@@ -56,3 +56,13 @@ def test_validation_message_drops_pydantic_wording(name, message):
     with pytest.raises(ValidationError) as info:
         _Checked(name=name)
     assert validation_message(info.value) == message
+
+
+@pytest.mark.parametrize("field", ["user_id", "agent_id", "session_id"])
+def test_a_notes_scope_cannot_be_updated_and_the_note_is_left_as_it_was(fast_mem, field):
+    note = fast_mem.add("trip to Rome", user_id="u1", agent_id="a1", session_id="chat-1")
+    with pytest.raises(InvalidInputError, match=f"cannot update field\\(s\\) \\['{field}'\\]"):
+        fast_mem.update(note.id, **{field: "other"})
+    after = fast_mem.get(note.id)
+    assert (after.user_id, after.agent_id, after.session_id, after.version) == ("u1", "a1", "chat-1", note.version)
+    assert [e.event for e in fast_mem.history(note.id)] == ["add"]

@@ -45,3 +45,22 @@ def test_import_of_a_folder_missing_file_or_non_utf8_text_is_refused(fast_mem, t
     with pytest.raises(InvalidInputError, match="latin.jsonl: not UTF-8 text"):
         fast_mem.import_(latin)
     assert fast_mem.stats().notes == 0
+
+
+def test_an_imported_link_across_users_is_dropped_and_the_rest_kept(fast_mem, tmp_path, caplog):
+    a = fast_mem.add("trip to Rome", user_id="u1")
+    b = fast_mem.add("Rome hotel booked", user_id="u1", links=[a.id])
+    c = fast_mem.add("My bank PIN is 4321", user_id="u2")
+    path = tmp_path / "export.jsonl"
+    fast_mem.export(path)
+    lines = path.read_text().splitlines()
+    crossing = {"src": c.id, "dst": a.id, "kind": "manual", "weight": 1.0}  # as an edited or old file holds it
+    path.write_text("\n".join([*lines, json.dumps({"link": crossing})]) + "\n")
+    from memkit import Memory
+
+    with Memory(tmp_path / "copy", fast_mem.config) as copy:
+        assert copy.import_(path) == 3
+        assert [n.id for n in copy.related(a.id)] == [b.id]
+        assert copy.related(c.id) == []
+        assert [(lk.src, lk.dst) for lk in copy.store.all_links()] == [(b.id, a.id)]
+    assert "1 links join notes of different users" in caplog.text

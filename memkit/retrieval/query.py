@@ -36,7 +36,7 @@ def speakers_named(query: str, speakers: Iterable[str], roles: Mapping[str, Iter
     OpenAI roles).  A question about what "you said" names the assistant; otherwise a question in
     the first person names the user.
     """
-    speakers = set(speakers)
+    speakers = {s for s in speakers if s.strip()}  # a blank speaker value names nobody
     words = {w.lower() for w in _NAME.findall(query)}
     found = {s for s in speakers if s.lower() in words or s.split()[0].lower() in words}
     if roles:
