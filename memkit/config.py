@@ -132,7 +132,8 @@ class BuilderConfig(_Section):
 class LinkerConfig(_Section):
     enabled: bool = True
     judge: str = Field(
-        default="auto", description="who decides links/evolution: 'heuristic', 'llm', or 'auto' (llm when builder is llm)"
+        default="auto", description="who decides links/evolution: 'heuristic', 'llm', or 'auto' (llm when the "
+        "builder is an llm other than a bundled 'local/...' model)"
     )
     k: int = Field(default=5, ge=1, le=100, description="how many nearest notes a new note is compared with")
     min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)

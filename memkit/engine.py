@@ -6,12 +6,19 @@ deferred index updates, the note graph, the note builder and the link judge.  Th
 (:mod:`memkit.ingest`, :mod:`memkit.changes`, :mod:`memkit.porting`, :mod:`memkit.retrieval`)
 take an engine; ``Memory`` validates, locks and delegates to them.  Every part comes from its
 registry, so the engine names no concrete store, index, embedder, builder or judge.
+
+Reads run together (``Memory`` holds its lock for reading) inside :meth:`Engine.reading`: there the
+store is seen through :class:`SerialStore` (its one connection serves one call at a time), the vector
+index is used only if it is open (opening it writes: :class:`IndexNotOpen` asks the caller to open it
+under the write lock and read again), and a query embedded before the lock is taken is given.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,7 @@ from memkit.protocols import Embedder, LinkJudge, NoteBuilder, NoteStore, Vector
 from memkit.registry import embedders, link_judges, note_builders, note_stores, vector_indexes
 from memkit.types import Note, WriteBatch, WriteResult
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "IndexNotOpen", "SerialStore"]
 
 _INDEX_DIRS = {"chroma": "chroma"}  # the vector index's folder inside the memory's, by kind (default: the kind)
 _REFILL_STEP = 1000  # notes read, re-embedded if need be, and written to the index at a time
@@ -35,12 +42,41 @@ _REFILL_STEP = 1000  # notes read, re-embedded if need be, and written to the in
 
 def _judge_kind(config: MemkitConfig) -> str:
     judge = config.linker.judge
-    if judge == "auto":
-        return "llm" if config.builder.kind == "llm" else "heuristic"
+    if judge == "auto":  # a small local model writes good notes but links at random: it does not judge
+        llm = config.builder.kind == "llm" and not str(config.builder.model).startswith("local/")
+        return "llm" if llm else "heuristic"
     if judge not in link_judges:
         names = [repr(n) for n in link_judges.names()] + ["'auto'"]
         raise ConfigError(f"linker.judge must be {', '.join(names[:-1])} or {names[-1]}, got {judge!r}")
     return judge
+
+
+class IndexNotOpen(Exception):
+    """Inside :meth:`Engine.reading`, the vector index was needed and is not open yet: opening it (and
+    reconciling it with the store) writes, so it is opened under the write lock and the read run again."""
+
+
+class SerialStore:
+    """The note store as concurrent readers see it: each call holds one mutex, so its single connection
+    serves one call at a time (two threads stepping one statement of one connection would mix their
+    parameters and rows).  A generator a call returns is not covered: readers iterate none."""
+
+    def __init__(self, store: NoteStore, mutex: threading.RLock):
+        self._store = store
+        self._mutex = mutex
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+        mutex = self._mutex
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with mutex:
+                return attr(*args, **kwargs)
+
+        return call
 
 
 class Engine:
@@ -49,42 +85,77 @@ class Engine:
     def __init__(self, path: Path, config: MemkitConfig):
         self.path = path
         self.config = config
-        self.store: NoteStore = note_stores.get(config.store.kind).open(path, config.store)
+        self._store: NoteStore = note_stores.get(config.store.kind).open(path, config.store)
+        self.store_mutex = threading.RLock()  # what SerialStore holds; Memory holds it to step a store iterator
+        self._serial = SerialStore(self._store, self.store_mutex)
+        self._reading = threading.local()  # per thread: inside reading() (flag), and the query given to it
         try:
             self.embedder: Embedder = embedders.get(config.embedder.kind)(config.embedder)
-            self.store.check_embedder(self.embedder.name, None)
+            self._store.check_embedder(self.embedder.name, None)
             self.builder: NoteBuilder = note_builders.get(config.builder.kind)(config.builder, self.embedder)
             self.judge: LinkJudge = link_judges.get(_judge_kind(config))(config.linker, config.builder)
         except BaseException:
-            self.store.close()
+            self._store.close()
             raise
-        self.graph = NoteGraph(self.store.all_links)
-        self.count_hint = self.store.count()  # notes stored, kept up to date by commit (linking skips an empty store)
+        self.graph = NoteGraph(lambda: self.store.all_links())  # loaded by a reader too: through self.store
+        self.count_hint = self._store.count()  # notes stored, kept up to date by commit (linking skips an empty store)
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._embedder_checked = False
         self._speaker_cache: dict[str, Any] = {}
 
+    @property
+    def store(self) -> NoteStore:
+        """The note store; inside :meth:`reading`, seen through :class:`SerialStore`."""
+        return self._serial if getattr(self._reading, "on", False) else self._store  # type: ignore[return-value]
+
+    # -- reading alongside other readers ----------------------------------------------------
+    @contextmanager
+    def reading(self, query: str | None = None, vector: np.ndarray | None = None) -> Iterator[None]:
+        """This thread only reads, alongside other readers (the caller holds ``Memory``'s lock for reading):
+        store calls are serialised (:class:`SerialStore`), an index that is not open is :class:`IndexNotOpen`,
+        and ``embed_query(query)`` is ``vector`` (embedded before the lock was taken, outside every lock)."""
+        local = self._reading
+        saved = (getattr(local, "on", False), getattr(local, "query", None))
+        local.on, local.query = True, (query, vector) if query is not None and vector is not None else None
+        try:
+            yield
+        finally:
+            local.on, local.query = saved
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedding of ``query``, from the embedder alone (no store, no lock): for :meth:`reading`."""
+        return self.embedder.embed([query])[0]
+
     # -- embedding ----------------------------------------------------------------
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts``; the first call records the embedder (and its dimension) in the store."""
         vecs = self.embedder.embed(texts)
-        if not self._embedder_checked:
-            self.store.check_embedder(self.embedder.name, int(vecs.shape[1]))
-            self._embedder_checked = True
+        self._check_embedding(int(vecs.shape[1]))
         return vecs
+
+    def _check_embedding(self, dim: int) -> None:
+        if not self._embedder_checked:
+            self.store.check_embedder(self.embedder.name, dim)
+            self._embedder_checked = True
 
     def embed_notes(self, notes: Sequence[Note]) -> np.ndarray:
         return self.embed([embed_text(n, self.config.notes.embed_speaker) for n in notes])
 
     def embed_query(self, query: str) -> np.ndarray:
+        given = getattr(self._reading, "query", None)
+        if given is not None and given[0] == query:  # embedded before the lock: see reading()
+            self._check_embedding(int(given[1].shape[0]))
+            return given[1]
         return self.embed([query])[0]
 
     # -- the vector index -------------------------------------------------------------
     @property
     def index(self) -> VectorIndex:
-        """The vector index, opened (and reconciled with the store) on first use."""
+        """The vector index, opened (and reconciled with the store) on first use (not inside :meth:`reading`)."""
         if self._index is None:
+            if getattr(self._reading, "on", False):
+                raise IndexNotOpen("the vector index is opened under the write lock")
             with self._index_lock:
                 if self._index is None:
                     self._index = self._open_index()
@@ -126,9 +197,11 @@ class Engine:
     def speakers(self, flt: Filter) -> set[str]:
         """Speakers in a search scope, cached until the store changes."""
         key = (flt.without_validity().model_dump_json(), self.store.changes())
-        if self._speaker_cache.get("key") != key:
-            self._speaker_cache = {"key": key, "value": self.store.speakers(flt)}
-        return self._speaker_cache["value"]
+        cached = self._speaker_cache  # read once: another reader may replace it meanwhile
+        if cached.get("key") != key:
+            cached = {"key": key, "value": self.store.speakers(flt)}
+            self._speaker_cache = cached
+        return cached["value"]
 
     # -- committing a change ------------------------------------------------------------
     def commit(self, batch: WriteBatch, *, upsert: Sequence[Note] = (), delete: Sequence[str] = (),
@@ -237,4 +310,4 @@ class Engine:
             if self._index is not None:
                 self._index.close()
         finally:
-            self.store.close()
+            self._store.close()

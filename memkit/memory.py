@@ -4,14 +4,20 @@ A memory is a folder: the note store (``memkit.db``, authoritative), the derived
 (``chroma/``) and ``config.toml``.  Opening never resets anything.  ``Memory`` validates each
 call's arguments, takes the memory's lock and delegates to an operation over the
 :class:`~memkit.engine.Engine`.
+
+The lock is a readers-writer lock (:class:`~memkit.lock.ReadWriteLock`): searches and the other
+reads run together, each write runs alone, so a read sees a batch of notes whole or not at all, and
+``close()`` waits for the reads in flight.  A search embeds its query before it takes the lock; the
+retrieval counts it updates are one small store transaction among the reads (the store serialises
+its calls, see :class:`~memkit.engine.SerialStore`), not a write that waits for every reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TextIO, TypeVar
@@ -19,11 +25,11 @@ from typing import Any, Concatenate, ParamSpec, TextIO, TypeVar
 from memkit.changes import add_link, delete_note, remove_link, undo_event, update_note
 from memkit.config import MemkitConfig, default_home
 from memkit.consolidate import ConsolidationReport, consolidate
-from memkit.engine import Engine
+from memkit.engine import Engine, IndexNotOpen
 from memkit.errors import InvalidInputError, StoreError, StoreNotFoundError
 from memkit.filters import build_filter
 from memkit.ingest import ingest
-from memkit.lock import StoreLock
+from memkit.lock import ReadWriteLock, StoreLock
 from memkit.porting import export_jsonl, import_jsonl
 from memkit.registry import note_stores
 from memkit.retrieval import hybrid_search
@@ -69,7 +75,7 @@ class Memory:
         except BaseException:
             self._store_lock.release()
             raise
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self._closed = False
 
     # -- parts (the engine's) -------------------------------------------------------
@@ -81,7 +87,7 @@ class Memory:
     @property
     def index(self) -> Any:
         """The vector index, opened (and reconciled with the store) on first use."""
-        with self._lock:
+        with self._lock.writing():
             return self.engine.index
 
     @property
@@ -106,7 +112,7 @@ class Memory:
 
     def reconcile(self, progress: bool | None = None) -> dict[str, int]:
         """Bring the vector index in line with the store: insert missing or stale vectors, drop unknown ones."""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return self.engine.reconcile(progress)
 
@@ -145,36 +151,36 @@ class Memory:
         """
         defaults = {"user_id": user_id, "agent_id": agent_id, "session_id": session_id, "metadata": metadata,
                     "source": source}
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return ingest(self.engine, items, defaults, progress)
 
     def update(self, note_id: str, **changes: Any) -> Note:
-        """Change fields of a note (content, keywords, tags, context, metadata, valid_from, valid_to, source,
-        agent_id, session_id); a history event records before and after."""
-        with self._lock:
+        """Change fields of a note (content, keywords, tags, context, metadata, valid_from, valid_to, source; its
+        user, agent and session stay); a history event records before and after."""
+        with self._lock.writing():
             self._check_open()
             return update_note(self.engine, self.resolve_id(note_id), changes, actor="user")
 
     def delete(self, note_id: str) -> None:
         """Delete a note and its links; its last state stays in history (undo restores it)."""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             delete_note(self.engine, self.resolve_id(note_id))
 
     def undo(self, event_id: int) -> HistoryEvent:
         """Revert one history event (an evolution, update, link, supersession, add or delete)."""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return undo_event(self.engine, event_id)
 
     def link(self, src: str, dst: str, kind: str = "manual", weight: float = 1.0) -> None:
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             add_link(self.engine, self.resolve_id(src), self.resolve_id(dst), kind, weight)
 
     def unlink(self, src: str, dst: str) -> int:
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return remove_link(self.engine, self.resolve_id(src), self.resolve_id(dst))
 
@@ -191,21 +197,30 @@ class Memory:
             raise InvalidInputError(f"k must be an integer from 1 to 10000, got {k!r}")
         flt = build_filter(filters, user_id=user_id, agent_id=agent_id, session_id=session_id,
                            include_superseded=include_superseded, as_of=as_of)
-        with self._lock:
-            self._check_open()
-            hits = hybrid_search(self.engine, query, k, flt)
-            if self.config.retrieval.update_access and hits:
-                now = utcnow()
-                self.store.record_access([h.note.id for h in hits], now)
-                for h in hits:
-                    h.note.retrieval_count += 1
-                    h.note.last_accessed = now
-            return hits
+        self._check_open()
+        # embedded before the lock: the slowest step of a search never holds anything others wait for
+        vector = self.engine.query_vector(query) if self.config.retrieval.dense else None
+        while True:
+            with self._reading(query, vector):
+                try:
+                    hits = hybrid_search(self.engine, query, k, flt)
+                except IndexNotOpen:
+                    pass
+                else:
+                    if self.config.retrieval.update_access and hits:
+                        now = utcnow()
+                        self.store.record_access([h.note.id for h in hits], now)
+                        for h in hits:
+                            h.note.retrieval_count += 1
+                            h.note.last_accessed = now
+                    return hits
+            with self._lock.writing():  # the first search that needs the vector index opens it, alone
+                self._check_open()
+                self.engine.index  # noqa: B018 - opened (and reconciled) on first use
 
     def get(self, note_id: str) -> Note:
         """The note with this id, or with the one id that starts with ``note_id`` (see ``resolve_id``)."""
-        with self._lock:
-            self._check_open()
+        with self._reading():
             return self.store.get(self.resolve_id(note_id))
 
     def resolve_id(self, note_id: str, *, deleted: bool = False) -> str:
@@ -217,20 +232,17 @@ class Memory:
         """
         if not isinstance(note_id, str) or not note_id:
             raise InvalidInputError(f"a note id must be a non-empty string, got {note_id!r}")
-        with self._lock:
-            self._check_open()
+        with self._reading():
             return self.store.resolve_id(note_id, deleted=deleted)
 
     def short_ids(self, ids: Sequence[str], min_len: int = 8) -> dict[str, str]:
         """The shortest prefix (at least ``min_len`` characters) of each id that ``resolve_id`` takes back."""
-        with self._lock:
-            self._check_open()
+        with self._reading():
             return self.store.short_ids(ids, min_len)
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` (full ids) are stored notes."""
-        with self._lock:
-            self._check_open()
+        with self._reading():
             return self.store.existing(ids)
 
     def iter_notes(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
@@ -239,7 +251,17 @@ class Memory:
         flt = build_filter(filters, user_id=user_id, agent_id=agent_id, session_id=session_id,
                            include_superseded=include_superseded)
         self._check_open()
-        return self.store.iter_notes(flt)
+        return self._each(self.store.iter_notes(flt))
+
+    def _each(self, notes: Iterator[Note]) -> Iterator[Note]:
+        """``notes`` (a store iterator, which reads a batch at a time), each step taken as a read: no write
+        runs while a batch is read, and the store's connection serves this step alone."""
+        while True:
+            with self._reading(), self.engine.store_mutex:
+                note = next(notes, None)
+            if note is None:
+                return
+            yield note
 
     def all(self, limit: int | None = None, **kwargs: Any) -> list[Note]:
         out = []
@@ -253,8 +275,7 @@ class Memory:
         """Notes linked to ``note_id`` within ``depth`` hops, nearest first."""
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
             raise InvalidInputError(f"depth must be a positive integer, got {depth!r}")
-        with self._lock:
-            self._check_open()
+        with self._reading():
             note = self.store.get(self.resolve_id(note_id))
             # only through notes of the note's own user: a link that crosses users (none is made) leads nowhere
             dist = self.graph.within(note.id, depth, keep=lambda ids: self.store.of_user(ids, note.user_id))
@@ -263,12 +284,11 @@ class Memory:
 
     def history(self, note_id: str) -> list[HistoryEvent]:
         """Every change to a note, oldest first (also after the note was deleted)."""
-        with self._lock:
-            self._check_open()
+        with self._reading():
             return self.store.history(self.resolve_id(note_id, deleted=True))
 
     def stats(self) -> Stats:
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             builder = self.config.builder
             return Stats(
@@ -284,20 +304,20 @@ class Memory:
     def export(self, path: str | Path | TextIO, *, user_id: str | None = None) -> int:
         """Write every note and link as JSON lines to a file (or an open text stream, e.g. ``sys.stdout``);
         with ``user_id``, only that user's notes and the links among them.  Returns the number of notes."""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return export_jsonl(self.engine, path if hasattr(path, "write") else Path(path), user_id=user_id)
 
     def import_(self, path: str | Path, *, on_conflict: str = "skip", progress: bool | None = None) -> int:
         """Read an export (notes re-embedded, links kept); returns the number of notes imported."""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return import_jsonl(self.engine, Path(path), on_conflict=on_conflict, progress=progress)
 
     def reindex(self, progress: bool | None = None) -> int:
         """Rebuild the vector index from the store, in a new folder whatever state the old one is in; returns the
         number of vectors.  (A damaged old index is kept as ``chroma.broken-<time>``, and a log line says so.)"""
-        with self._lock:
+        with self._lock.writing():
             self._check_open()
             return self.engine.reindex(progress)
 
@@ -308,12 +328,21 @@ class Memory:
         return consolidate(self.engine, backend, limit=limit, filters=filters, user_id=user_id, progress=progress)
 
     # -- lifecycle ----------------------------------------------------------------
+    @contextmanager
+    def _reading(self, query: str | None = None, vector: Any = None) -> Iterator[None]:
+        """Held for reading, alongside other reads (see the module docstring); ``query``/``vector``: a
+        search's query, embedded before the lock."""
+        with self._lock.reading():
+            self._check_open()
+            with self.engine.reading(query, vector):
+                yield
+
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError(f"the memory at {self.path} is closed")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock.writing():
             if self._closed:
                 return
             self._closed = True

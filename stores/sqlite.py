@@ -28,14 +28,18 @@ from memkit.errors import EmbeddingMismatchError, NotFoundError, StoreError
 from memkit.filters import Filter
 from memkit.stores.ids import MIN_PREFIX, IdPrefixes
 from memkit.stores.sqlite_sql import (
+    FTS_SCHEMA,
     NOTE_COLUMNS,
+    OLD_FTS,
     SAME_OWNER,
     SCHEMA,
     SCHEMA_VERSION,
+    SCOPE_COLUMN,
     from_iso,
     fts_match,
     note_row,
     row_note,
+    statements,
     to_iso,
     where_sql,
 )
@@ -83,6 +87,7 @@ class SQLiteStore(IdPrefixes):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.executescript(SCHEMA)  # idempotent; executescript runs outside our transactions
+            self._scope_full_text()
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{self.path} is not a memkit store or is damaged: {exc}") from None
@@ -91,6 +96,27 @@ class SQLiteStore(IdPrefixes):
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(version) != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {version}; this memkit reads version {SCHEMA_VERSION}")
+
+    def _scope_full_text(self) -> None:
+        """Create the full-text index, or give a store written before the user's token was indexed one: the old
+        index is dropped and rebuilt from the notes in one transaction (a few seconds per 50k notes)."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_xinfo(notes)")}
+        fts = self.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'notes_fts'").fetchone()
+        if "scope_token" in columns and fts is not None and "scope_token" in fts[0]:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "scope_token" not in columns:
+                self.conn.execute(SCOPE_COLUMN)
+            for statement in (*(OLD_FTS if fts is not None else ()), *statements(FTS_SCHEMA)):
+                self.conn.execute(statement)
+            if fts is not None:
+                self.conn.execute("INSERT INTO notes_fts(notes_fts) VALUES ('rebuild')")
+                log.info("%s: rebuilt the full-text index with each note's user", self.path)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     # -- plumbing -------------------------------------------------------------
     @contextmanager
@@ -367,11 +393,11 @@ class SQLiteStore(IdPrefixes):
     def lexical(self, words: Sequence[str], k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
         """BM25 over the FTS5 index of any of ``words`` (content, and the derived text at ``extra_weight``); higher
         is better."""
-        query = fts_match(words)
+        query = fts_match(words, flt.scope.get("user_id"))
         if query is None:
             return []
         where, params = where_sql(flt, "n")
-        rank = f"bm25(notes_fts, 1.0, {float(extra_weight)!r})"
+        rank = f"bm25(notes_fts, 1.0, {float(extra_weight)!r}, 0.0)"  # the user's token is never ranked
         try:
             rows = self.conn.execute(
                 f"SELECT n.id, -{rank} AS s FROM notes_fts JOIN notes n ON n.seq = notes_fts.rowid "

@@ -15,7 +15,7 @@ from memkit.builders.base import search_extra
 from memkit.filters import Filter, epoch
 from memkit.types import Note
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
+__all__ = ["SCHEMA", "FTS_SCHEMA", "OLD_FTS", "SCOPE_COLUMN", "scope_token", "statements", "SCHEMA_VERSION", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
            "to_iso", "from_iso"]
 
 SCHEMA_VERSION = 1
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS notes (
     last_accessed TEXT,
     version INTEGER NOT NULL,
     search_extra TEXT NOT NULL,
-    embedding BLOB
+    embedding BLOB,
+    scope_token TEXT GENERATED ALWAYS AS ('u' || lower(hex(coalesce(user_id, '')))) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS notes_user ON notes(user_id);
 CREATE INDEX IF NOT EXISTS notes_agent ON notes(agent_id);
@@ -72,22 +73,54 @@ CREATE TABLE IF NOT EXISTS history (
     undone INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS history_note ON history(note_id, id);
+"""
+
+
+# The full-text index: content and the derived speaker/date/keyword text, ranked by BM25, plus one token per note
+# naming its user (``scope_token``, never ranked), so that a search within one user's notes intersects the
+# posting lists and ranks only that user's matches instead of every match in the store.
+FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS notes_fts USING fts5(
-    content, search_extra, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2'
+    content, search_extra, scope_token, content='notes', content_rowid='seq',
+    tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS notes_fts_ai AFTER INSERT ON notes BEGIN
-    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
+    INSERT INTO notes_fts(rowid, content, search_extra, scope_token)
+        VALUES (new.seq, new.content, new.search_extra, new.scope_token);
 END;
 CREATE TRIGGER IF NOT EXISTS notes_fts_ad AFTER DELETE ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
-        VALUES ('delete', old.seq, old.content, old.search_extra);
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra, scope_token)
+        VALUES ('delete', old.seq, old.content, old.search_extra, old.scope_token);
 END;
-CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF content, search_extra ON notes BEGIN
-    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra)
-        VALUES ('delete', old.seq, old.content, old.search_extra);
-    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
+CREATE TRIGGER IF NOT EXISTS notes_fts_au AFTER UPDATE OF content, search_extra, user_id ON notes BEGIN
+    INSERT INTO notes_fts(notes_fts, rowid, content, search_extra, scope_token)
+        VALUES ('delete', old.seq, old.content, old.search_extra, old.scope_token);
+    INSERT INTO notes_fts(rowid, content, search_extra, scope_token)
+        VALUES (new.seq, new.content, new.search_extra, new.scope_token);
 END;
 """
+
+# what stores written before the scope token hold, dropped and rebuilt from the notes when such a store is opened
+OLD_FTS = ("DROP TRIGGER IF EXISTS notes_fts_ai", "DROP TRIGGER IF EXISTS notes_fts_ad",
+           "DROP TRIGGER IF EXISTS notes_fts_au", "DROP TABLE IF EXISTS notes_fts")
+SCOPE_COLUMN = ("ALTER TABLE notes ADD COLUMN scope_token TEXT GENERATED ALWAYS AS "
+                "('u' || lower(hex(coalesce(user_id, '')))) VIRTUAL")
+
+
+def statements(script: str) -> list[str]:
+    """The SQL statements of ``script`` (triggers whole), to run one by one inside a transaction."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def scope_token(user_id: str) -> str:
+    """The full-text token of a user's notes (what ``notes.scope_token`` computes in SQL)."""
+    return "u" + user_id.encode("utf-8").hex()
 
 # one conversation: the same user and agent (IS: NULL matches NULL), so session links never cross scopes
 SAME_OWNER = "user_id IS ? AND agent_id IS ?"
@@ -157,9 +190,14 @@ def row_note(row: sqlite3.Row | tuple, links: list[str]) -> Note:
     )
 
 
-def fts_match(words: Sequence[str]) -> str | None:
-    """The FTS5 match of any of ``words`` (FTS5's default AND finds almost nothing): ``"a" OR "b"``."""
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words) or None
+def fts_match(words: Sequence[str], user_id: str | None = None) -> str | None:
+    """The FTS5 match of any of ``words`` (FTS5's default AND finds almost nothing): ``"a" OR "b"``; with
+    ``user_id``, only among that user's notes."""
+    any_word = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    if not any_word:
+        return None
+    return any_word if user_id is None else f'({any_word}) AND scope_token:"{scope_token(user_id)}"'
+
 
 
 _RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}

@@ -31,3 +31,16 @@ def test_bad_toml_file(tmp_path):
         MemkitConfig.from_toml(p)
     with pytest.raises(ConfigError, match="not found"):
         MemkitConfig.from_toml(tmp_path / "missing.toml")
+
+
+def test_auto_judge_is_the_llm_only_for_a_model_other_than_a_bundled_local_one():
+    from memkit.engine import _judge_kind
+
+    def judge(model=None, kind="llm", judge="auto"):
+        builder = {"kind": kind, "model": model} if kind == "llm" else {"kind": kind}
+        return _judge_kind(MemkitConfig.parse({"builder": builder, "linker": {"judge": judge}}))
+
+    assert judge(kind="heuristic") == "heuristic"
+    assert judge("ollama/llama3") == "llm"
+    assert judge("local/smollm2") == "heuristic"  # a 135M model links at random: notes yes, links no
+    assert judge("local/smollm2", judge="llm") == "llm"  # unless asked for

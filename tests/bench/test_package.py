@@ -12,7 +12,7 @@ def test_importing_the_bench_loads_no_heavy_library():
     code = (
         "import sys, memkit.bench, memkit.bench.runner, memkit.bench.report, memkit.bench.systems, memkit.cli.bench\n"
         "import memkit.bench.tasks.sort, memkit.bench.tasks.dynamicqa, memkit.bench.tasks.conflictqa\n"
-        "import memkit.bench.tasks.rrr, memkit.bench.tasks.locality\n"
+        "import memkit.bench.tasks.rrr, memkit.bench.tasks.locality, memkit.bench.tasks.chats\n"
         "print([m for m in ('torch', 'chromadb', 'litellm', 'matplotlib', 'transformers', 'sentence_transformers')"
         " if m in sys.modules])\n"
     )
@@ -21,7 +21,7 @@ def test_importing_the_bench_loads_no_heavy_library():
 
 
 def test_every_task_is_registered_versioned_and_consistent():
-    assert bench_tasks.names() == ["conflictqa", "dynamicqa", "locality", "rrr", "sort"]
+    assert bench_tasks.names() == ["chats", "conflictqa", "dynamicqa", "locality", "rrr", "sort"]
     for name in bench_tasks.names():
         cls = bench_tasks.get(name)
         spec = cls.spec

@@ -18,7 +18,8 @@ def test_litellm_local_provider_answers_with_the_real_model():
 
 def test_smollm2_builds_notes_and_links_without_falling_back(tmp_path):
     """Constrained decoding: the 135M model's notes and link decisions are valid JSON on the first attempt."""
-    cfg = {"builder": {"kind": "llm", "model": "local/smollm2", "max_tokens": 96}, "index": {"kind": "exact"}}
+    cfg = {"builder": {"kind": "llm", "model": "local/smollm2", "max_tokens": 96}, "index": {"kind": "exact"},
+           "linker": {"judge": "llm"}}  # "auto" would keep the heuristic judge for a local model
     contents = ["Alice moved to Lisbon in May for a new job.", "Alice's new job in Lisbon is at a fintech startup.",
                 "My sister Ines lives in Porto."]
     with Memory(tmp_path / "m", cfg) as mem:

@@ -30,7 +30,7 @@ def tiny_model_dir(tmp_path_factory, json_tokenizer):
 
 def test_notes_and_links_from_a_random_model_never_fall_back(tmp_path, tiny_model_dir):
     cfg = {"builder": {"kind": "llm", "model": f"local/{tiny_model_dir}", "max_tokens": 60, "retries": 0},
-           "linker": {"min_similarity": -1.0}, **{"embedder": {"kind": "hash", "model": "hash"}},
+           "linker": {"min_similarity": -1.0, "judge": "llm"}, **{"embedder": {"kind": "hash", "model": "hash"}},
            "index": {"kind": "exact"}}
     contents = ["Alice moved to Lisbon in May.", "Alice works at a fintech startup in Lisbon.", "Bob plays the cello."]
     with Memory(tmp_path / "m", cfg) as mem:

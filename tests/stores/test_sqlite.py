@@ -161,3 +161,57 @@ def test_short_ids_are_the_shortest_prefixes_that_resolve_back(tmp_path):
     assert short == {same_ms[0]: same_ms[0][:16], same_ms[1]: same_ms[1][:16], alone: alone[:8],
                      user_given: user_given}
     assert all(s.resolve_id(p) == i for i, p in short.items())
+
+
+def test_a_users_bm25_search_ranks_only_that_users_matches_as_the_whole_store_would(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    users = ["ann", "bo", "Ünal 7", None]
+    notes = [Note(content=f"{w} kayak trip number {i}", user_id=u)
+             for i, (w, u) in enumerate((w, u) for w in ("red", "blue", "green") for u in users)]
+    _add(s, *notes)
+    q = ["red", "kayak"]
+    assert fts_match(q, "ann") == '("red" OR "kayak") AND scope_token:"u616e6e"'
+    everyone = s.lexical(q, 50, build_filter())
+    for user in ("ann", "bo", "Ünal 7"):
+        mine = {n.id for n in notes if n.user_id == user}
+        hits = s.lexical(q, 50, build_filter(user_id=user))
+        # the same scores, in the same order, as the store-wide ranking cut to the user's notes
+        assert hits == [h for h in everyone if h[0] in mine] and {h[0] for h in hits} == mine
+    # the token of a note follows its user through an update of its text
+    n0 = s.get(notes[0].id)
+    s.write(WriteBatch(update=[n0.model_copy(update={"content": "a yellow canoe", "version": n0.version + 1})]))
+    assert notes[0].id not in {h[0] for h in s.lexical(q, 50, build_filter(user_id="ann"))}
+    assert [h[0] for h in s.lexical(["canoe"], 50, build_filter(user_id="ann"))] == [notes[0].id]
+
+
+def test_a_store_written_before_the_user_token_gets_it_on_open_and_keeps_every_note(tmp_path):
+    import sqlite3
+
+    from memkit.stores.sqlite_sql import OLD_FTS
+
+    path = tmp_path / "db"
+    s = SQLiteStore(path)
+    notes = [Note(content=f"note {i} about kayaks", user_id=u) for i, u in enumerate(["a", "b", "a"])]
+    _add(s, *notes)
+    s.conn.close()
+    raw = sqlite3.connect(path)  # the layout of the previous version: no scope_token anywhere
+    for statement in OLD_FTS:
+        raw.execute(statement)
+    raw.execute("ALTER TABLE notes DROP COLUMN scope_token")
+    raw.executescript("""
+CREATE VIRTUAL TABLE notes_fts USING fts5(
+    content, search_extra, content='notes', content_rowid='seq', tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER notes_fts_ai AFTER INSERT ON notes BEGIN
+    INSERT INTO notes_fts(rowid, content, search_extra) VALUES (new.seq, new.content, new.search_extra);
+END;
+INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');
+""")
+    raw.commit()
+    raw.close()
+    s = SQLiteStore(path)
+    assert "scope_token" in s.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'notes_fts'").fetchone()[0]
+    assert {h[0] for h in s.lexical(["kayaks"], 10, build_filter(user_id="a"))} == {notes[0].id, notes[2].id}
+    later = Note(content="a later kayaks note", user_id="b")
+    _add(s, later)
+    assert {h[0] for h in s.lexical(["kayaks"], 10, build_filter(user_id="b"))} == {notes[1].id, later.id}
+    assert s.count() == 4
