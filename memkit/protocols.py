@@ -151,7 +151,8 @@ class NoteStore(Protocol):
         """What retrieval needs of each of ``ids`` that exists (and passes ``flt``)."""
 
     def speakers(self, flt: Filter) -> set[str]:
-        """The distinct ``metadata.speaker`` values of the notes passing ``flt`` (validity ignored)."""
+        """The distinct speakers of the notes passing ``flt`` (validity ignored): ``metadata.speaker``, or
+        :func:`memkit.text.content_speaker` of a note without one."""
 
     # -- bookkeeping ------------------------------------------------------------------
     def changes(self) -> int:

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 __all__ = [
     "STOPWORDS", "words", "stem", "terms", "candidate_phrases", "rank_phrases", "entities", "human_date",
-    "asks_about_present", "query_words",
+    "asks_about_present", "query_words", "content_speaker",
 ]
 
 STOPWORDS = frozenset(
@@ -35,6 +35,23 @@ s t d ll m re ve last next getting gets trying tried try let lets bit
 _PRESENT = re.compile(
     r"\b(now|nowadays|currently|current|these days|at the moment|at present|anymore|latest|most recent)\b", re.I
 )
+
+
+# "Caroline: I went to ...", "user: ...": who says a turn stored as plain text (one to three words before ": ")
+_SAID_BY = re.compile(r"([^\W\d_][\w'.-]*(?: [^\W\d_][\w'.-]*){0,2}): \S")
+_NOT_SPEAKERS = frozenset(
+    "note notes todo to-do re fwd fw ps p.s. update edit warning error tip fact source summary title date time "
+    "subject reminder idea task question answer q a example step status result http https".split())
+
+
+def content_speaker(content: str) -> str | None:
+    """Who says ``content`` when it is a turn stored as plain text: the one to three words before a leading
+    ``": "`` ("Caroline: I went…" -> "Caroline"), unless they are a label ("Note:", "TODO:", "Re:") or start
+    like a sentence ("My plan: …")."""
+    m = _SAID_BY.match(content[:48])
+    if m is None or m.group(1).lower() in _NOT_SPEAKERS or m.group(1).split()[0].lower() in STOPWORDS:
+        return None  # a label, or a sentence ("What: x", "My plan: y")
+    return m.group(1)
 
 
 def asks_about_present(query: str) -> bool:

@@ -291,7 +291,7 @@ class Candidate(NamedTuple):
 
     embedding: np.ndarray | None
     content: str
-    speaker: str | None  # metadata.speaker
+    speaker: str | None  # metadata.speaker, or who says a turn stored as plain text (text.content_speaker)
     valid_from_ts: float
     session_id: str | None = None
 

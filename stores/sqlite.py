@@ -43,6 +43,7 @@ from memkit.stores.sqlite_sql import (
     to_iso,
     where_sql,
 )
+from memkit.text import content_speaker
 from memkit.types import SCOPE_FIELDS, Candidate, HistoryEvent, Link, NewEvent, Note, WriteBatch, WriteResult
 from memkit.vectors import nearest_rows
 
@@ -535,18 +536,24 @@ class SQLiteStore(IdPrefixes):
             ):
                 out[nid] = Candidate(
                     embedding=np.frombuffer(blob, dtype=np.float32) if blob is not None else None,
-                    content=content, speaker=speaker if isinstance(speaker, str) else None, valid_from_ts=ts,
-                    session_id=session,
+                    content=content, speaker=speaker if isinstance(speaker, str) else content_speaker(content),
+                    valid_from_ts=ts, session_id=session,
                 )
         return out
 
     def speakers(self, flt: Filter) -> set[str]:
-        """The distinct ``metadata.speaker`` values of the notes passing ``flt``."""
+        """The distinct speakers of the notes passing ``flt``: ``metadata.speaker``, or for a note without one,
+        who says it when it is a turn stored as plain text (:func:`~memkit.text.content_speaker`)."""
         where, params = where_sql(flt.without_validity())
         rows = self.conn.execute(
-            f"SELECT DISTINCT json_extract(metadata, '$.speaker') FROM notes WHERE {where} "
-            "AND json_extract(metadata, '$.speaker') IS NOT NULL", params)
-        return {r[0] for r in rows if isinstance(r[0], str)}
+            f"SELECT DISTINCT json_extract(metadata, '$.speaker'), CASE WHEN instr(substr(content, 1, 48), ': ') > 1 "
+            f"THEN substr(content, 1, 48) END FROM notes WHERE {where}", params)
+        out = set()
+        for given, head in rows:
+            said = given if isinstance(given, str) else content_speaker(head) if head is not None else None
+            if said:
+                out.add(said)
+        return out
 
     def versions(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT id, version FROM notes"))

@@ -553,3 +553,24 @@ def test_content_above_the_maximum_size_is_refused_and_a_note_at_the_maximum_is_
         assert len(mem.get(note.id).content) == 1_000_000 and note.keywords
         with pytest.raises(InvalidInputError, match="content is 1,000,001 characters"):
             mem.add(text + "y", user_id="u")
+
+
+def test_turns_stored_as_plain_text_get_the_speaker_and_role_boosts(real_mem):
+    real_mem.add_many([
+        "Caroline: I researched adoption agencies last week",
+        "Melanie: I researched pottery classes near me",
+        "user: I adopted a cat named Luna",
+        "assistant: Cats named Luna are very common",
+    ], user_id="u")
+    real_mem.config.retrieval.update_access = False
+
+    def ranked(question, boost):
+        real_mem.config.retrieval.speaker_boost = boost
+        return {h.note.content.split(":")[0]: h.score for h in real_mem.search(question, k=4, user_id="u")}
+
+    on, off = ranked("What did Caroline research?", 1.0), ranked("What did Caroline research?", 0.0)
+    assert next(iter(on)) == "Caroline" and on["Caroline"] / off["Caroline"] == pytest.approx(2.0, rel=1e-4)
+    assert on["Melanie"] == pytest.approx(off["Melanie"], rel=1e-4)
+    on, off = ranked("What is the name of my cat?", 1.0), ranked("What is the name of my cat?", 0.0)
+    assert on["user"] / off["user"] == pytest.approx(2.0, rel=1e-4)  # the first person: the user's turns
+    assert on["assistant"] == pytest.approx(off["assistant"], rel=1e-4)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from memkit.text import asks_about_present, candidate_phrases
+from memkit.text import asks_about_present, candidate_phrases, content_speaker
 
 
 @pytest.mark.parametrize("query,present", [
@@ -48,3 +48,23 @@ def test_candidate_phrases_cut_a_long_run_into_three_word_phrases_from_the_end()
         "epsilon zeta eta", "beta gamma delta", "alpha"]
     run = candidate_phrases("ww " * 10_000)
     assert len(run) == 3334 and run[0] == "ww ww ww" and run[-1] == "ww"
+
+
+@pytest.mark.parametrize(("content", "speaker"), [
+    ("Caroline: I went to the LGBTQ support group yesterday", "Caroline"),
+    ("user: I bought a new bike", "user"),
+    ("assistant: Sure! Here are three ideas", "assistant"),
+    ("Mary Ann Smith: hello", "Mary Ann Smith"),
+    ("Dr. Who: yes", "Dr. Who"),
+    ("Note: buy milk", None),  # a label
+    ("TODO: call Bo", None),
+    ("My plan: run every day", None),  # a sentence
+    ("What: x", None),
+    ("path is C:\\data[/x]", None),
+    ("ratio 3: 4", None),
+    ("Caroline:no space", None),
+    ("A very long name of more than three words: hi", None),
+    ("Hello world", None),
+])
+def test_who_says_a_turn_stored_as_plain_text(content, speaker):
+    assert content_speaker(content) == speaker

@@ -215,3 +215,15 @@ INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');
     _add(s, later)
     assert {h[0] for h in s.lexical(["kayaks"], 10, build_filter(user_id="b"))} == {notes[1].id, later.id}
     assert s.count() == 4
+
+
+def test_a_turn_stored_as_plain_text_has_a_speaker_unless_its_metadata_names_one(tmp_path):
+    s = SQLiteStore(tmp_path / "db")
+    plain = Note(content="Caroline: I researched adoption agencies", user_id="u")
+    named = Note(content="Bo: hello", user_id="u", metadata={"speaker": "Melanie"})  # the field wins
+    label = Note(content="Note: buy milk", user_id="u")
+    other = Note(content="Dave: I sold my car", user_id="v")
+    _add(s, plain, named, label, other)
+    assert s.speakers(build_filter(user_id="u")) == {"Caroline", "Melanie"}
+    feats = s.candidates([plain.id, named.id, label.id])
+    assert (feats[plain.id].speaker, feats[named.id].speaker, feats[label.id].speaker) == ("Caroline", "Melanie", None)
