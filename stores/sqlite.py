@@ -546,8 +546,9 @@ class SQLiteStore(IdPrefixes):
         who says it when it is a turn stored as plain text (:func:`~memkit.text.content_speaker`)."""
         where, params = where_sql(flt.without_validity())
         rows = self.conn.execute(
-            f"SELECT DISTINCT json_extract(metadata, '$.speaker'), CASE WHEN instr(substr(content, 1, 48), ': ') > 1 "
-            f"THEN substr(content, 1, 48) END FROM notes WHERE {where}", params)
+            f"SELECT DISTINCT json_extract(metadata, '$.speaker'), CASE WHEN json_extract(metadata, '$.speaker') IS NULL AND "
+            f"instr(substr(content, 1, 48), ': ') > 1 THEN substr(content, 1, instr(content, ': ') + 2) END "
+            f"FROM notes WHERE {where}", params)
         out = set()
         for given, head in rows:
             said = given if isinstance(given, str) else content_speaker(head) if head is not None else None
