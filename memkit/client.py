@@ -173,10 +173,15 @@ class _Core:
         except (ValidationError, ValueError) as exc:
             raise DaemonError(f"unexpected answer from the daemon to {call.method} {call.path}: {exc}") from None
 
-    def _may_retry(self, call: _Call, exc: Exception, attempt: int) -> bool:
-        if attempt >= self.retries:
-            return False
-        return isinstance(exc, _ALWAYS_RETRY) or (call.retry and isinstance(exc, _RETRY_IF_SAFE))
+    def _retry_delay(self, call: _Call, exc: httpx.TransportError, attempt: int) -> float:
+        """How long to wait before sending ``call`` again after ``exc`` (a :class:`DaemonError` when it may not
+        be retried); a refused connection first looks for the daemon on another port."""
+        if attempt >= self.retries or not (
+                isinstance(exc, _ALWAYS_RETRY) or (call.retry and isinstance(exc, _RETRY_IF_SAFE))):
+            raise DaemonError(f"cannot reach the memkit daemon at {self.url}: {exc}") from None
+        if isinstance(exc, _ALWAYS_RETRY) and self._rediscover():
+            self._http.base_url = self.url  # type: ignore[attr-defined]
+        return 0.25 * 2**attempt
 
     # -- operations (each returns the request to send) -------------------------------------------------
     def add(self, content: str, *, user_id: str | None = None, agent_id: str | None = None,
@@ -337,11 +342,7 @@ class Client(_Core):
                     sink.abort()
                     raise
             except httpx.TransportError as exc:
-                if not self._may_retry(call, exc, attempt):
-                    raise DaemonError(f"cannot reach the memkit daemon at {self.url}: {exc}") from None
-                if isinstance(exc, _ALWAYS_RETRY) and self._rediscover():
-                    self._http.base_url = self.url
-                time.sleep(0.25 * 2**attempt)
+                time.sleep(self._retry_delay(call, exc, attempt))
                 attempt += 1
 
     def close(self) -> None:
@@ -387,11 +388,7 @@ class AsyncClient(_Core):
                     sink.abort()
                     raise
             except httpx.TransportError as exc:
-                if not self._may_retry(call, exc, attempt):
-                    raise DaemonError(f"cannot reach the memkit daemon at {self.url}: {exc}") from None
-                if isinstance(exc, _ALWAYS_RETRY) and self._rediscover():
-                    self._http.base_url = self.url
-                await asyncio.sleep(0.25 * 2**attempt)
+                await asyncio.sleep(self._retry_delay(call, exc, attempt))
                 attempt += 1
 
     async def close(self) -> None:
