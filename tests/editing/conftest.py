@@ -12,6 +12,8 @@ transformers = pytest.importorskip("transformers")
 
 from memkit.editing import synthetic_edits  # noqa: E402
 from memkit.editing.synthetic import irrelevant_texts  # noqa: E402
+from tests.tiny_models import bpe_tokenizer  # noqa: E402
+from tests.tiny_models import tiny_llama as build_tiny_llama  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -49,27 +51,11 @@ def _corpus() -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     """A byte-level BPE tokenizer (about 600 tokens) trained in memory on the synthetic edit texts."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(_corpus(), vocab_size=600, min_frequency=1, special_tokens=["<|endoftext|>"])
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>",
-                                  pad_token="<|endoftext|>")
-    return tok
+    return bpe_tokenizer(_corpus(), vocab_size=600, min_frequency=1)
 
 
 def make_tiny_llama(tokenizer, seed: int = 0, layers: int = 4):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=layers, num_attention_heads=4,
-                      num_key_value_heads=2, vocab_size=len(tokenizer), max_position_embeddings=256,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                      bos_token_id=tokenizer.eos_token_id)
-    model = LlamaForCausalLM(cfg).eval()
-    model.requires_grad_(False)
-    return model
+    return build_tiny_llama(tokenizer, seed, hidden=64, layers=layers, max_positions=256)
 
 
 @pytest.fixture

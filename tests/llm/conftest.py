@@ -8,6 +8,8 @@ import random
 
 import pytest
 
+from tests.tiny_models import bpe_tokenizer
+
 WORDS = ("Alice moved to Lisbon in May for a new job at a fintech startup . Bob plays the cello ; the cat Miso "
          "needs a kidney diet ! travel pets work music health relocation city Porto sister Ines lives "
          "caf\u00e9 na\u00efve \u00fcber \u65e5\u672c 123 4.5 -7 true false null").split()
@@ -30,24 +32,4 @@ def json_corpus(n: int = 400, seed: int = 0) -> list[str]:
 @pytest.fixture(scope="session")
 def json_tokenizer():
     pytest.importorskip("transformers")
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(json_corpus(), vocab_size=700, min_frequency=2, special_tokens=["<|endoftext|>"])
-    return PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>",
-                                   pad_token="<|endoftext|>")
-
-
-def tiny_llama(tokenizer, seed: int = 0):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                      num_key_value_heads=2, vocab_size=len(tokenizer), max_position_embeddings=1024,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                      bos_token_id=tokenizer.eos_token_id)
-    model = LlamaForCausalLM(cfg).eval()
-    model.requires_grad_(False)
-    return model
+    return bpe_tokenizer(json_corpus(), vocab_size=700, min_frequency=2)

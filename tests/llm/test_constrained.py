@@ -11,7 +11,7 @@ from memkit.builders.llm import NoteFields, note_schema
 from memkit.config import BuilderConfig
 from memkit.linking import _Answer, answer_schema
 from memkit.llm.schema_machine import compile_schema
-from tests.llm.conftest import tiny_llama
+from tests.tiny_models import tiny_llama
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")

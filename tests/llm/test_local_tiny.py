@@ -10,7 +10,7 @@ from memkit.builders.llm import LLMBuilder, NoteFields
 from memkit.config import BuilderConfig
 from memkit.llm import client, status
 from memkit.types import Note
-from tests.llm.conftest import tiny_llama
+from tests.tiny_models import tiny_llama
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
