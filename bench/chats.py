@@ -25,11 +25,12 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from memkit.bench.data import resolve_dataset
 from memkit.errors import BenchError, validation_message
 
 __all__ = [
     "ChatTurn", "ChatSession", "ChatQuestion", "Chat", "read_longmemeval", "read_locomo", "read_chats", "split",
-    "parse_date", "categories", "LOCOMO_CATEGORIES",
+    "parse_date", "categories", "LOCOMO_CATEGORIES", "LONGMEMEVAL_S", "chat_source",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,17 @@ def read_locomo(path: str | Path) -> list[Chat]:
     if dropped:
         log.warning("%s: %d evidence ids name no turn and were dropped (e.g. %s)", p, len(dropped), dropped[:3])
     return chats
+
+
+LONGMEMEVAL_S = "longmemeval/s"  # the default data set, under the data root
+
+
+def chat_source(data: str | Path | None = None) -> Path:
+    """Where chats are read from: ``data`` (a LongMemEval folder or file, a LoCoMo file, or a URL, fetched
+    once) or else ``<data root>/longmemeval/s``."""
+    if data is not None and Path(data).expanduser().is_file():
+        return Path(data).expanduser()
+    return resolve_dataset(data, LONGMEMEVAL_S)
 
 
 def read_chats(path: str | Path, limit: int | None = None) -> list[Chat]:

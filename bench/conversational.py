@@ -28,12 +28,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from memkit.bench.chatrecall import ABLATIONS, ABSTENTION, BASELINES, TURN_KEY, RecallResult, build_store, evaluate
-from memkit.bench.chats import Chat, categories, read_chats, split
+from memkit.bench.chats import LONGMEMEVAL_S, Chat, categories, chat_source, read_chats, split
 from memkit.config import MemkitConfig
 
 __all__ = ["LinkQuality", "link_quality", "run", "main"]
-
-DEFAULT_DATA = "longmemeval/s"
 
 
 class LinkQuality(BaseModel):
@@ -186,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m memkit.bench.conversational", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, help=f"a LongMemEval folder or file, or a LoCoMo JSON file (default: "
-                    f"<data root>/{DEFAULT_DATA})")
+                    f"<data root>/{LONGMEMEVAL_S})")
     ap.add_argument("--split", choices=["dev", "test", "all"], default="test",
                     help="which half of the questions (default: test, the half the defaults were not chosen on)")
     ap.add_argument("--storing", choices=["fields", "plain", "both"], default="fields",
@@ -200,13 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--plot", type=Path, help="write a PNG of recall per question type here")
     args = ap.parse_args(argv)
 
-    from memkit.bench.data import data_root
-
-    source = args.data if args.data is not None else data_root() / DEFAULT_DATA
+    source = chat_source(args.data)
     everything = read_chats(source, limit=args.limit)
     chats = split(everything, args.split)
     config = MemkitConfig.from_toml(args.config) if args.config else MemkitConfig()
-    print(f"{source}: {len(everything)} chats; {args.split} half: "
+    part = "every question" if args.split == "all" else f"{args.split} half"
+    print(f"{source}: {len(everything)} chats; {part}: "
           f"{sum(len(c.questions) for c in chats)} questions of types {', '.join(categories(chats))}")
     storings = ["fields", "plain"] if args.storing == "both" else [args.storing]
     out: dict[str, Any] = {"data": str(source), "split": args.split}

@@ -51,10 +51,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from memkit.bench.chats import LONGMEMEVAL_S as LONGMEMEVAL  # the data set the notes and questions come from
+
 __all__ = ["measure", "measure_small", "first_search", "background_load", "cold_start", "main", "LONGMEMEVAL"]
 
-#: the data set the notes and questions come from, under the data root
-LONGMEMEVAL = "longmemeval/s"
 #: a user no note has: the warm-up search finds nothing and changes nothing
 WARMUP_USER = "memkit-perf-warmup"
 #: how often each fresh process reopens the store to time a first search with the model loaded

@@ -14,20 +14,16 @@ reader and metric).  LLM-free: the retrieved passages are the answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.bench.chatrecall import ABSTENTION, Storing, asked_at, chat_records, question_recall
-from memkit.bench.chats import Chat, read_chats, split
-from memkit.bench.data import resolve_dataset
+from memkit.bench.chats import LONGMEMEVAL_S, chat_source, read_chats, split
 from memkit.bench.records import Answer, Ask, Episode, ItemResult, Passage, Query, Write
 from memkit.bench.task import BreakdownSpec, MetricSpec, Task, TaskSpec, stable_seed
 
 __all__ = ["ChatsTask", "ChatsParams", "SPEC"]
-
-SUBDIR = "longmemeval/s"
 
 SPEC = TaskSpec(
     name="chats",
@@ -52,7 +48,7 @@ SPEC = TaskSpec(
         BreakdownSpec(id="session_by_type", title="Evidence sessions in the top 10, by question type",
                       metric="session@10", tag="category", x_label="question type"),
     ),
-    data_subdir=SUBDIR,
+    data_subdir=LONGMEMEVAL_S,
 )
 
 
@@ -65,13 +61,6 @@ class ChatsParams(BaseModel):
     k: int = Field(default=10, ge=10, le=200, description="passages retrieved per question")
 
 
-def _read(data: str | Path | None) -> list[Chat]:
-    """``data``: a LongMemEval folder or file, or a LoCoMo file; by default ``<data root>/longmemeval/s``."""
-    if data is not None and Path(data).expanduser().is_file():
-        return read_chats(data)
-    return read_chats(resolve_dataset(data, SUBDIR))
-
-
 class ChatsTask(Task):
     spec = SPEC
     Params = ChatsParams
@@ -80,7 +69,7 @@ class ChatsTask(Task):
         p: ChatsParams = self.params  # type: ignore[assignment]
         episodes = []
         # in a fixed order that mixes the question types, so that a small ``limit`` samples all of them
-        chats = sorted(split(_read(self.data), p.split), key=lambda c: stable_seed(seed, c.id))
+        chats = sorted(split(read_chats(chat_source(self.data)), p.split), key=lambda c: stable_seed(seed, c.id))
         for chat in chats[:limit]:
             asked = [q for q in chat.questions if not q.category.endswith(ABSTENTION)]
             if not asked:
