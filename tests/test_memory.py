@@ -574,3 +574,13 @@ def test_turns_stored_as_plain_text_get_the_speaker_and_role_boosts(real_mem):
     on, off = ranked("What is the name of my cat?", 1.0), ranked("What is the name of my cat?", 0.0)
     assert on["user"] / off["user"] == pytest.approx(2.0, rel=1e-4)  # the first person: the user's turns
     assert on["assistant"] == pytest.approx(off["assistant"], rel=1e-4)
+
+
+def test_hits_of_a_conversation_are_listed_by_the_score_they_are_ranked_by(real_mem):
+    from memkit.demo import DEMO_SESSIONS
+
+    real_mem.add_many([{"content": text, "session_id": f"s{si}", "metadata": {"speaker": speaker}}
+                       for si, (_, turns) in enumerate(DEMO_SESSIONS) for speaker, text in turns], user_id="maya")
+    for question in ["What diet does the cat need?", "Where does Maya live now?", "What race is Maya training for?"]:
+        hits = real_mem.search(question, k=5, user_id="maya")
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True), question

@@ -56,9 +56,9 @@ def mmr(ranked: list[str], score: dict[str, float], k: int, penalty: float, feat
 
 
 def spread_sessions(ranked: list[str], score: dict[str, float], k: int, penalty: float,
-                    feats: dict[str, Candidate]) -> list[str]:
-    """The best ``k`` after scaling each note by ``(1 - penalty) ** n``, n: notes of its session ranked above it;
-    a question answered across conversations reaches more of them.  Listed by that scaled score."""
+                    feats: dict[str, Candidate]) -> dict[str, float]:
+    """The best ``k`` with their scores scaled by ``(1 - penalty) ** n``, n: notes of its session ranked above
+    it, best first; a question answered across conversations reaches more of them."""
     seen: dict[str | None, int] = {}
     adjusted: dict[str, float] = {}
     for i in ranked:  # best first, so a note is only scaled by better notes of its session
@@ -66,7 +66,7 @@ def spread_sessions(ranked: list[str], score: dict[str, float], k: int, penalty:
         n = seen.get(sid, 0) if sid is not None else 0
         adjusted[i] = score[i] * (1.0 - penalty) ** n
         seen[sid] = n + 1
-    return sorted(adjusted, key=lambda i: (-adjusted[i], i))[:k]
+    return {i: adjusted[i] for i in sorted(adjusted, key=lambda i: (-adjusted[i], i))[:k]}
 
 
 def hybrid_search(engine: Engine, text: str, k: int, flt: Filter) -> list[Hit]:
@@ -83,7 +83,9 @@ def hybrid_search(engine: Engine, text: str, k: int, flt: Filter) -> list[Hit]:
         adjust(engine, q, pool, cfg)
     top = pool.top(len(pool.score))
     if cfg.session_diversity > 0 and top:
-        top = spread_sessions(top[: 3 * k], pool.score, k, cfg.session_diversity, pool.feats)
+        spread = spread_sessions(top[: 3 * k], pool.score, k, cfg.session_diversity, pool.feats)
+        pool.score.update(spread)  # a hit's score is the one it is ranked by
+        top = list(spread)
     elif cfg.diversity > 0 and top:
         # MMR chooses which k notes to return; they are listed by score, so the best match stays first
         top = sorted(mmr(top[: 3 * k], pool.score, k, cfg.diversity, pool.feats), key=lambda i: (-pool.score[i], i))

@@ -33,8 +33,9 @@ def test_spread_sessions_scales_each_note_by_the_better_notes_of_its_session():
     score = {"a1": 1.0, "a2": 0.9, "b1": 0.8, "a3": 0.7}
     feats = {"a1": _cand("A"), "a2": _cand("A"), "b1": _cand("B"), "a3": _cand("A")}
     # adjusted: a1 1.0, a2 0.9*0.5 = 0.45, b1 0.8, a3 0.7*0.25 = 0.175
-    assert spread_sessions(ranked, score, 4, 0.5, feats) == ["a1", "b1", "a2", "a3"]
-    assert spread_sessions(ranked, score, 2, 0.5, feats) == ["a1", "b1"]
+    assert spread_sessions(ranked, score, 4, 0.5, feats) == pytest.approx({"a1": 1.0, "b1": 0.8, "a2": 0.45, "a3": 0.175})
+    assert list(spread_sessions(ranked, score, 4, 0.5, feats)) == ["a1", "b1", "a2", "a3"]
+    assert list(spread_sessions(ranked, score, 2, 0.5, feats)) == ["a1", "b1"]
     assert score == {"a1": 1.0, "a2": 0.9, "b1": 0.8, "a3": 0.7}  # the scores themselves are left alone
 
 
@@ -42,20 +43,20 @@ def test_spread_sessions_without_penalty_keeps_the_order():
     ranked = ["a1", "a2", "b1"]
     score = {"a1": 1.0, "a2": 0.9, "b1": 0.8}
     feats = {"a1": _cand("A"), "a2": _cand("A"), "b1": _cand("B")}
-    assert spread_sessions(ranked, score, 3, 0.0, feats) == ranked
+    assert list(spread_sessions(ranked, score, 3, 0.0, feats)) == ranked
 
 
 def test_spread_sessions_never_scales_notes_without_a_session():
     ranked = ["n1", "n2", "n3"]
     score = {"n1": 1.0, "n2": 0.9, "n3": 0.8}
     feats = {i: _cand(None) for i in ranked}
-    assert spread_sessions(ranked, score, 3, 0.9, feats) == ranked
+    assert list(spread_sessions(ranked, score, 3, 0.9, feats)) == ranked
 
 
 def test_spread_sessions_breaks_ties_by_id():
     score = {"b": 0.5, "a": 0.5}
     feats = {"a": _cand("A"), "b": _cand("B")}
-    assert spread_sessions(["b", "a"], score, 2, 0.1, feats) == ["a", "b"]
+    assert list(spread_sessions(["b", "a"], score, 2, 0.1, feats)) == ["a", "b"]
 
 
 # -- mmr ---------------------------------------------------------------------------------------------------------------
