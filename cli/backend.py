@@ -11,18 +11,39 @@ import time
 from pathlib import Path
 from typing import Any
 
+import click
+
 from memkit.errors import StoreInUseError
 
-__all__ = ["open_memory", "running_daemon"]
+__all__ = ["open_memory", "running_daemon", "LOCATION"]
 
 _WAIT_FOR_DAEMON_S = 15.0
 
 
-def running_daemon(store: Path) -> Any:
-    """The runtime info of the daemon serving ``store``, or None."""
+class _Location(click.ParamType):
+    """A memory's folder, or the URL of its database (``postgresql://...``), kept as the string it is."""
+
+    name = "folder|url"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path | str:
+        from memkit.config import store_url
+
+        if isinstance(value, Path) or store_url(value) is not None:
+            return value
+        path = Path(value)
+        if path.exists() and not path.is_dir():
+            self.fail(f"{value!r} is a file, not a memory folder", param, ctx)
+        return path
+
+
+LOCATION = _Location()
+
+
+def running_daemon(store: Path | str) -> Any:
+    """The runtime info of the daemon serving ``store`` (a folder; a database has none), or None."""
     from memkit.server.runtime import RUNTIME_FILE, find_daemon
 
-    if not (Path(store).expanduser() / RUNTIME_FILE).is_file():
+    if not isinstance(store, Path) or not (store.expanduser() / RUNTIME_FILE).is_file():
         return None
     return find_daemon(Path(store).expanduser())
 

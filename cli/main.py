@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from memkit.cli.backend import LOCATION
 from memkit.cli.group import MemkitGroup
 from memkit.cli.render import console as _console
 from memkit.cli.render import plural, shorten, text, visible
@@ -34,7 +35,7 @@ def _open(ctx: click.Context, create: bool = False) -> Any:
         raise StoreNotFoundError(f"{exc}; `memkit add` creates one") from None
     ctx.call_on_close(mem.close)
     if mem.created:
-        click.echo(f"created a new memory at {visible(mem.path)}", err=True)
+        click.echo(f"created a new memory at {visible(getattr(mem, 'location', mem.path))}", err=True)
     return mem
 
 
@@ -65,13 +66,13 @@ def _note_dict(note: Any) -> dict[str, Any]:
 
 
 @click.group(cls=MemkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), envvar="MEMKIT_HOME",
-              default=None, help="memory folder (default: $MEMKIT_HOME or ~/.memkit/default)")
+@click.option("--store", type=LOCATION, envvar="MEMKIT_HOME", default=None,
+              help="memory folder, or a PostgreSQL URL (default: $MEMKIT_HOME or ~/.memkit/default)")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="a TOML config file (default: the store's config.toml)")
 @click.version_option(package_name="memkit")
 @click.pass_context
-def cli(ctx: click.Context, store: Path | None, config: Path | None) -> None:
+def cli(ctx: click.Context, store: Path | str | None, config: Path | None) -> None:
     """memkit: long-term memory for LLM agents and people, local by default."""
     from memkit.config import default_home
 
@@ -407,6 +408,7 @@ _add_optional("serve", "memkit.cli.serve:serve")
 _add_optional("mcp", "memkit.cli.serve:mcp")
 _add_optional("token", "memkit.cli.serve:token")
 _add_optional("ingest", "memkit.cli.ingest_cmd:ingest")
+_add_optional("migrate", "memkit.cli.migrate_cmd:migrate")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,9 @@ __all__ = [
     "RetrievalConfig",
     "MemkitConfig",
     "default_home",
+    "store_url",
+    "masked_url",
+    "url_config",
     "parse_assignment",
 ]
 
@@ -230,11 +234,29 @@ class RetrievalConfig(_Section):
         return self
 
 
+def _registry_of(section: str) -> tuple[Any, type[_Section]]:
+    """The registry whose kinds a section (``store`` or ``index``) names, and the section's base config class."""
+    from memkit import registry
+
+    if section == "store":
+        return registry.note_stores, StoreConfig
+    return registry.vector_indexes, IndexConfig
+
+
+def _default_section(section: str) -> Any:
+    """The section's default, by the config class its default kind registered (so a round trip through TOML,
+    which reads it by kind, gives an equal config)."""
+    reg, base = _registry_of(section)
+    kind = base.model_fields["kind"].default
+    own = reg.config_class(kind) if kind in reg else None
+    return own() if isinstance(own, type) and issubclass(own, base) else base()
+
+
 class MemkitConfig(_Section):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     notes: NotesConfig = Field(default_factory=NotesConfig)
-    store: SerializeAsAny[StoreConfig] = Field(default_factory=StoreConfig)
-    index: SerializeAsAny[IndexConfig] = Field(default_factory=IndexConfig)
+    store: SerializeAsAny[StoreConfig] = Field(default_factory=lambda: _default_section("store"))
+    index: SerializeAsAny[IndexConfig] = Field(default_factory=lambda: _default_section("index"))
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
     linker: LinkerConfig = Field(default_factory=LinkerConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
@@ -244,11 +266,8 @@ class MemkitConfig(_Section):
     @classmethod
     def _kind_section(cls, value: Any, info: Any) -> Any:
         """A section is validated by the config class its ``kind`` registered (a subclass of the section's)."""
-        from memkit import registry
-
-        reg = registry.note_stores if info.field_name == "store" else registry.vector_indexes
-        base = StoreConfig if info.field_name == "store" else IndexConfig
-        kind = value.get("kind") if isinstance(value, dict) else None
+        reg, base = _registry_of(info.field_name)
+        kind = value.get("kind", base.model_fields["kind"].default) if isinstance(value, dict) else None
         if isinstance(kind, str) and kind in reg:
             own = reg.config_class(kind)
             if isinstance(own, type) and issubclass(own, base) and own is not base:
@@ -273,11 +292,17 @@ class MemkitConfig(_Section):
     def from_toml(cls, path: str | Path) -> MemkitConfig:
         path = Path(path).expanduser()
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
+        return cls.from_toml_text(text, f"config file {path}")
+
+    @classmethod
+    def from_toml_text(cls, text: str, source: str = "the config") -> MemkitConfig:
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+            raise ConfigError(f"{source} is not valid TOML: {exc}") from None
         return cls.parse(data)
 
     def to_toml(self) -> str:
@@ -307,6 +332,31 @@ def _toml_value(v: Any) -> str:
 
 def _describe(exc: ValidationError) -> str:
     return "invalid config: " + validation_message(exc, "config")
+
+
+_STORE_URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+
+
+def store_url(location: Any) -> str | None:
+    """``location`` when it is a database URL (``postgresql://...``) rather than a folder, else None."""
+    return location if isinstance(location, str) and _STORE_URL.match(location) else None
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (in the URL's user part, a ``password=`` parameter or keyword) as ``***``."""
+    url = re.sub(r"^(postgres(?:ql)?://[^:@/?]*):[^@/?]+@", r"\1:***@", url)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", r"\1***", url, flags=re.IGNORECASE)
+
+
+def url_config(config: MemkitConfig, url: str) -> MemkitConfig:
+    """``config`` for the memory at ``url``: its store there (PostgreSQL; the store's other options kept when it
+    is already one) and, unless ``config`` names another index, the store's own vector search."""
+    data = config.model_dump()
+    store = data["store"] if data["store"].get("kind") == "postgres" else {"kind": "postgres"}
+    data["store"] = {**store, "url": url}
+    if "index" not in config.model_fields_set:
+        data["index"] = {"kind": "store"}
+    return MemkitConfig.parse(data)
 
 
 def default_home() -> Path:

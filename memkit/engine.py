@@ -16,6 +16,7 @@ under the write lock and read again), and a query embedded before the lock is ta
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from memkit.builders.base import embed_text
 from memkit.config import MemkitConfig
 from memkit.errors import ConfigError, VectorIndexError
 from memkit.filters import Filter, index_metadata
-from memkit.graph import NoteGraph
+from memkit.graph import NoteGraph, StoreGraph
 from memkit.progress import progress_bar, want_progress
 from memkit.protocols import Embedder, LinkJudge, NoteBuilder, NoteStore, VectorIndex
 from memkit.registry import embedders, link_judges, note_builders, note_stores, vector_indexes
@@ -97,12 +98,19 @@ class Engine:
         except BaseException:
             self._store.close()
             raise
-        self.graph = NoteGraph(lambda: self.store.all_links())  # loaded by a reader too: through self.store
+        # a store other processes write is walked where it is; an embedded one is loaded once and kept in step
+        self.graph = StoreGraph(lambda: self.store) if self._store.shared \
+            else NoteGraph(lambda: self.store.all_links())  # loaded by a reader too: through self.store
         self.count_hint = self._store.count()  # notes stored, kept up to date by commit (linking skips an empty store)
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._embedder_checked = False
         self._speaker_cache: dict[str, Any] = {}
+
+    @property
+    def may_hold_notes(self) -> bool:
+        """Whether the store may hold notes (linking skips an empty one); other processes may fill a shared store."""
+        return self._store.shared or self.count_hint > 0
 
     @property
     def store(self) -> NoteStore:
@@ -168,7 +176,10 @@ class Engine:
 
     def _open_index(self) -> VectorIndex:
         kind = self.config.index.kind
-        return vector_indexes.get(kind)(self.path / _INDEX_DIRS.get(kind, kind), None, self.config.index)
+        cls = vector_indexes.get(kind)
+        # an index that keeps its vectors in the note store's database, or names itself after the memory, takes it
+        extra = {"store": self._store} if "store" in inspect.signature(cls).parameters else {}
+        return cls(self.path / _INDEX_DIRS.get(kind, kind), None, self.config.index, **extra)
 
     def nearest(self, vectors: np.ndarray, k: int, flt: Filter) -> list[list[tuple[str, float]]]:
         """The ``k`` nearest notes passing ``flt`` for each vector: ``(id, cosine similarity)``, best first.
@@ -176,23 +187,40 @@ class Engine:
         A small scope is searched exactly in the store (``index.exact_below``).  In the vector index, the
         validity window is checked in the store on the nearest notes of the scope, since a range condition
         over every note costs the index more than the search itself.  Dropping closed notes keeps the order,
-        so what remains is exactly the nearest valid notes; only when fewer than half remain is the index
-        asked again with the whole filter.
+        so what remains is exactly the nearest valid notes; when fewer than ``k`` remain, the index is asked
+        for three times as many, then with the whole filter.  An approximate index may still answer short (an
+        HNSW walk that filters as it goes can end before it finds ``k``): a short answer is completed by an
+        exact search in the store, so ``k`` hits come back whenever ``k`` notes pass.
         """
-        if self.config.index.exact_below > 0:
-            found = self.store.nearest(vectors, k, flt, self.config.index.exact_below)
+        exact_below = self.config.index.exact_below
+        if exact_below > 0:
+            found = self.store.nearest(vectors, k, flt, exact_below)
             if found is not None:
                 return found
-        if flt.open_at is None and flt.started_by is None and flt.started_after is None:
-            return self.index.query(vectors, k, where=flt)
+        validity = not (flt.open_at is None and flt.started_by is None and flt.started_after is None)
+        scope = flt.without_validity()
         out = []
-        for v, raw in zip(vectors, self.index.query(vectors, k, where=flt.without_validity()), strict=True):
-            passed = self.store.candidates([i for i, _ in raw], flt)
-            hits = [h for h in raw if h[0] in passed]
-            if len(raw) == k and len(hits) < k // 2:  # the index had more: ask it with the whole filter
-                hits = self.index.query(v[None, :], k, where=flt)[0]
+        for v, raw in zip(vectors, self.index.query(vectors, k, where=scope), strict=True):
+            hits = self._valid(raw, flt) if validity else raw
+            if len(hits) < k and len(raw) == k and validity:  # closed notes took places: the index has more
+                raw = self.index.query(v[None, :], 3 * k, where=scope)[0]
+                hits = self._valid(raw, flt)[:k]
+                if len(hits) < k and len(raw) == 3 * k:
+                    hits = self.index.query(v[None, :], k, where=flt)[0]
+            if len(hits) < k:
+                hits = self._complete(v, k, flt, hits)
             out.append(hits)
         return out
+
+    def _valid(self, raw: list[tuple[str, float]], flt: Filter) -> list[tuple[str, float]]:
+        passed = self.store.candidates([i for i, _ in raw], flt)
+        return [h for h in raw if h[0] in passed]
+
+    def _complete(self, vector: np.ndarray, k: int, flt: Filter, hits: list[tuple[str, float]]
+                  ) -> list[tuple[str, float]]:
+        """``hits`` of an index that answered fewer than ``k``: the exact answer when more notes pass ``flt``."""
+        passing = self.store.nearest(vector[None, :], k, flt, None)[0]
+        return passing if len(passing) > len(hits) else hits
 
     def speakers(self, flt: Filter) -> set[str]:
         """Speakers in a search scope, cached until the store changes."""

@@ -1,4 +1,7 @@
-"""The note graph: networkx, loaded lazily from the note store's links, then kept in step with its writes."""
+"""The note graph as retrieval's link expansion sees it: an embedded store's links, loaded lazily into networkx and
+kept in step with its writes (:class:`NoteGraph`), or a shared store's, read where they are (:class:`StoreGraph`).
+
+Walks of several hops (``Memory.related``) run inside the store (``NoteStore.within``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from memkit.types import Link
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["NoteGraph"]
+    from memkit.protocols import NoteStore
+
+__all__ = ["NoteGraph", "StoreGraph"]
 
 
 class NoteGraph:
@@ -66,24 +71,30 @@ class NoteGraph:
             return []
         return [(n, d["weight"], frozenset(d["kinds"])) for n, d in g[node_id].items()]
 
-    def within(self, node_id: str, depth: int, keep: Callable[[set[str]], set[str]] | None = None) -> dict[str, int]:
-        """Every note reachable in at most ``depth`` hops, with its distance (the start excluded).
 
-        ``keep`` takes the notes first reached at one distance and returns those the walk may enter (and go on
-        from); ``related`` keeps the notes of the start's own user, so no link can lead to another user's note.
-        """
-        g = self.graph
-        if node_id not in g:
-            return {}
-        dist = {node_id: 0}
-        frontier = {node_id}
-        for d in range(1, depth + 1):
-            reached = {nb for n in frontier for nb in g[n]} - dist.keys()
-            if keep is not None and reached:
-                reached = keep(reached) & reached
-            if not reached:
-                break
-            dist.update(dict.fromkeys(reached, d))
-            frontier = reached
-        dist.pop(node_id)
-        return dist
+class StoreGraph:
+    """The links of a store other processes write too: read from the store at each call, nothing cached."""
+
+    def __init__(self, store: Callable[[], NoteStore]):
+        self._store = store
+
+    def neighbours(self, node_id: str) -> list[tuple[str, float, frozenset[str]]]:
+        found: dict[str, tuple[float, set[str]]] = {}
+        for lk in self._store().links_of(node_id):
+            other = lk.dst if lk.src == node_id else lk.src
+            weight, kinds = found.get(other, (0.0, set()))
+            found[other] = (max(weight, lk.weight), kinds | {lk.kind})
+        return [(n, w, frozenset(k)) for n, (w, k) in found.items()]
+
+    # the store holds every change already
+    def add_links(self, links: Iterable[Link]) -> None:
+        pass
+
+    def remove_link(self, a: str, b: str, kind: str | None = None) -> None:
+        pass
+
+    def remove_node(self, node_id: str) -> None:
+        pass
+
+    def invalidate(self) -> None:
+        pass

@@ -1,7 +1,8 @@
 """The ``Memory`` facade (and ``AsyncMemory`` over the same core).
 
 A memory is a folder: the note store (``memkit.db``, authoritative), the derived vector index
-(``chroma/``) and ``config.toml``.  Opening never resets anything.  ``Memory`` validates each
+(``chroma/``) and ``config.toml``; or a PostgreSQL database (``Memory("postgresql://...")``) that many
+processes share, its vectors searched by pgvector.  Opening never resets anything.  ``Memory`` validates each
 call's arguments, takes the memory's lock and delegates to an operation over the
 :class:`~memkit.engine.Engine`.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TextIO, TypeVar
 
 from memkit.changes import add_link, delete_note, remove_link, undo_event, update_note
-from memkit.config import MemkitConfig, default_home
+from memkit.config import MemkitConfig, default_home, masked_url, store_url, url_config
 from memkit.consolidate import ConsolidationReport, consolidate
 from memkit.engine import Engine, IndexNotOpen
 from memkit.errors import InvalidInputError, StoreError, StoreNotFoundError
@@ -40,6 +42,13 @@ __all__ = ["Memory", "AsyncMemory"]
 _CONFIG = "config.toml"
 
 
+def _shareable(config: MemkitConfig) -> str:
+    """``config`` as the TOML a shared database keeps: without the store's address (and so its password)."""
+    data = config.model_dump(exclude_none=True)
+    data["store"].pop("url", None)
+    return MemkitConfig.parse(data).to_toml()
+
+
 class Memory:
     """A persistent Zettelkasten memory in a folder.
 
@@ -51,32 +60,67 @@ class Memory:
 
     def __init__(self, path: str | Path | None = None, config: MemkitConfig | dict | None = None, *,
                  create: bool = True):
-        """Open the memory in the folder ``path``; with ``create=False`` a missing one is a
-        :class:`StoreNotFoundError` instead of a new, empty memory (``self.created`` says which)."""
-        self.path = Path(path).expanduser() if path is not None else default_home()
-        if self.path.exists() and not self.path.is_dir():
-            raise InvalidInputError(f"memory path {self.path} exists and is not a folder")
-        cfg_file = self.path / _CONFIG
-        self.config = MemkitConfig.from_toml(cfg_file) if config is None and cfg_file.exists() \
-            else MemkitConfig.parse(config)
-        self.created = not note_stores.get(self.config.store.kind).found_in(self.path, self.config.store)
+        """Open the memory in the folder ``path``, or in the PostgreSQL database at the URL ``path``
+        (``postgresql://user@host/db``); with ``create=False`` a missing one is a :class:`StoreNotFoundError`
+        instead of a new, empty memory (``self.created`` says which)."""
+        url = store_url(path)
+        if url is not None:  # a shared database keeps its config itself, as a folder keeps config.toml
+            self.location = masked_url(url)
+            self.path = default_home().parent / "remote" / hashlib.sha256(url.encode()).hexdigest()[:16]
+            self.config = url_config(MemkitConfig.parse(config), url)
+            if config is None:
+                self.config = self._stored_config(url) or self.config
+        else:
+            self.path = Path(path).expanduser() if path is not None else default_home()
+            self.location = str(self.path)
+            if self.path.exists() and not self.path.is_dir():
+                raise InvalidInputError(f"memory path {self.path} exists and is not a folder")
+            cfg_file = self.path / _CONFIG
+            self.config = MemkitConfig.from_toml(cfg_file) if config is None and cfg_file.exists() \
+                else MemkitConfig.parse(config)
+        store_kind = note_stores.get(self.config.store.kind)
+        self.created = not store_kind.found_in(self.path, self.config.store)
         if self.created and not create:
-            raise StoreNotFoundError(f"no memory at {self.path}")
+            raise StoreNotFoundError(f"no memory at {self.location}")
+        # one process at a time in an embedded store; a shared one (a database server) takes its own locks
+        if url is None:
+            self._folder()
+        self._store_lock = None if store_kind.shared else StoreLock(self.path)
+        if self._store_lock is not None:
+            self._store_lock.acquire()
+        try:
+            if url is None and not (self.path / _CONFIG).exists():
+                (self.path / _CONFIG).write_text(self.config.to_toml(), encoding="utf-8")
+            self.engine = Engine(self.path, self.config)
+            if url is not None and self.engine.store.get_meta(_CONFIG) is None:
+                self.engine.store.set_meta(_CONFIG, _shareable(self.config))
+        except BaseException:
+            if self._store_lock is not None:
+                self._store_lock.release()
+            raise
+        self._lock = ReadWriteLock()
+        self._closed = False
+
+    def _stored_config(self, url: str) -> MemkitConfig | None:
+        """The config the database at ``url`` was created with (its store's address is the one given)."""
+        store_config = url_config(MemkitConfig(), url).store
+        kind = note_stores.get(store_config.kind)
+        if not kind.found_in(self.path, store_config):
+            return None
+        store = kind.open(self.path, store_config)
+        try:
+            stored = store.get_meta(_CONFIG)
+        finally:
+            store.close()
+        if stored is None:
+            return None
+        return url_config(MemkitConfig.from_toml_text(stored, f"the config stored in {self.location}"), url)
+
+    def _folder(self) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the memory folder {self.path}: {exc}") from None
-        self._store_lock = StoreLock(self.path)
-        self._store_lock.acquire()
-        try:
-            if not cfg_file.exists():
-                cfg_file.write_text(self.config.to_toml(), encoding="utf-8")
-            self.engine = Engine(self.path, self.config)
-        except BaseException:
-            self._store_lock.release()
-            raise
-        self._lock = ReadWriteLock()
-        self._closed = False
 
     # -- parts (the engine's) -------------------------------------------------------
     @property
@@ -278,7 +322,7 @@ class Memory:
         with self._reading():
             note = self.store.get(self.resolve_id(note_id))
             # only through notes of the note's own user: a link that crosses users (none is made) leads nowhere
-            dist = self.graph.within(note.id, depth, keep=lambda ids: self.store.of_user(ids, note.user_id))
+            dist = self.store.within(note.id, depth, note.user_id)
             found = self.store.get_many(sorted(dist, key=lambda i: (dist[i], i)))
             return [found[i] for i in sorted(found, key=lambda i: (dist[i], i))]
 
@@ -292,7 +336,7 @@ class Memory:
             self._check_open()
             builder = self.config.builder
             return Stats(
-                path=str(self.path), **self.store.counts(),
+                path=self.location, **self.store.counts(),
                 embedder=self.store.get_meta("embedder") or self.embedder.name,
                 dim=int(self.store.get_meta("dim") or 0),
                 vector_index=self.config.index.kind, vector_count=self.engine.vector_count(),
@@ -339,7 +383,7 @@ class Memory:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreError(f"the memory at {self.path} is closed")
+            raise StoreError(f"the memory at {self.location} is closed")
 
     def close(self) -> None:
         with self._lock.writing():
@@ -349,7 +393,8 @@ class Memory:
             try:
                 self.engine.close()
             finally:
-                self._store_lock.release()
+                if self._store_lock is not None:
+                    self._store_lock.release()
 
     def __enter__(self) -> Memory:
         return self
@@ -358,7 +403,7 @@ class Memory:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Memory({str(self.path)!r})"
+        return f"Memory({self.location!r})"
 
 
 # ---------------------------------------------------------------------------

@@ -42,7 +42,9 @@ class Embedder(Protocol):
 @runtime_checkable
 class VectorIndex(Protocol):
     """A nearest-neighbour index derived from the note store (never authoritative), registered in
-    ``memkit.registry.vector_indexes`` and built as ``cls(path, dim, config)``."""
+    ``memkit.registry.vector_indexes`` and built as ``cls(path, dim, config)``, with ``store=`` the note store
+    when its constructor takes that keyword (an index in the store's own database, or named after the memory:
+    ``store.get_meta("memory_id")``)."""
 
     name: str
 
@@ -71,9 +73,15 @@ class NoteStore(Protocol):
 
     It owns its writes (one :class:`~memkit.types.WriteBatch` per transaction), its query dialect (a
     :class:`~memkit.filters.Filter` is compiled inside the store) and its search features (BM25, exact
-    nearest neighbours over the embeddings it keeps, candidate features).  It keeps each note's embedding,
-    so a vector index can always be rebuilt from it, and how far that derived index has followed it.
+    nearest neighbours over the embeddings it keeps, candidate features, walks along links).  It keeps each
+    note's embedding, so a vector index can always be rebuilt from it, and how far that derived index has
+    followed it.
+
+    ``shared`` is True for a store many processes may use at once (a database server): then no
+    single-process lock is taken and nothing derived from it is cached in the process.
     """
+
+    shared: bool
 
     @classmethod
     def open(cls, folder: Path, config: Any) -> NoteStore:
@@ -129,15 +137,26 @@ class NoteStore(Protocol):
 
     def all_links(self) -> list[Link]: ...
 
+    def within(self, note_id: str, depth: int, user_id: str | None) -> dict[str, int]:
+        """Every note reachable from ``note_id`` in at most ``depth`` hops along links (either direction),
+        entering only notes of ``user_id`` (None: notes of no user), with its shortest distance; the start is
+        left out."""
+
     def history(self, note_id: str) -> list[HistoryEvent]: ...
+
+    def iter_history(self) -> Iterator[HistoryEvent]:
+        """Every history event of the store (deleted notes' too), oldest first."""
 
     def event(self, event_id: int) -> HistoryEvent: ...
 
     # -- search features ----------------------------------------------------------
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
-    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int) -> list[list[tuple[str, float]]] | None:
-        """Exact cosine search over the notes passing ``flt``; None when more than ``max_rows`` pass."""
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int | None
+                ) -> list[list[tuple[str, float]]] | None:
+        """For each vector, the ``k`` nearest notes passing ``flt`` as ``(id, cosine similarity)``, best first:
+        exact when at most ``max_rows`` notes pass, else None; with ``max_rows=None`` always an answer (a store
+        with a vector index of its own may use it for a large scope, and then completes a short answer)."""
 
     def lexical(self, words: Sequence[str], k: int, flt: Filter, extra_weight: float = 1.0) -> list[tuple[str, float]]:
         """BM25 of the notes passing ``flt`` matching any of ``words`` (content, and the derived text at
@@ -159,6 +178,9 @@ class NoteStore(Protocol):
         """A counter that moves on with every committed change."""
 
     def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a value of the memory's own (``config.toml``: the config a shared database was created with)."""
 
     def check_embedder(self, name: str, dim: int | None) -> None:
         """Record the embedder on first use; another one later is :class:`EmbeddingMismatchError`."""

@@ -22,11 +22,16 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _same(v: Any, x: Any) -> bool:
+    """Equal and of the same kind: a bool, a number or a string (True is not 1)."""
+    return isinstance(v, bool) == isinstance(x, bool) and isinstance(v, str) == isinstance(x, str) and v == x
+
+
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "$eq": lambda v, x: v == x,
-    "$ne": lambda v, x: v != x,
-    "$in": lambda v, x: v in x,
-    "$nin": lambda v, x: v not in x,
+    "$eq": _same,
+    "$ne": lambda v, x: not _same(v, x),
+    "$in": lambda v, x: any(_same(v, y) for y in x),
+    "$nin": lambda v, x: not any(_same(v, y) for y in x),
     "$gt": lambda v, x: _num(v) and v > x,
     "$gte": lambda v, x: _num(v) and v >= x,
     "$lt": lambda v, x: _num(v) and v < x,
@@ -55,7 +60,8 @@ def matches(flt: Filter, meta: Mapping[str, Any]) -> bool:
 class ExactIndex:
     name = "exact"
 
-    def __init__(self, path: Path | None = None, dim: int | None = None, config: IndexConfig | None = None):
+    def __init__(self, path: Path | None = None, dim: int | None = None, config: IndexConfig | None = None, *,
+                 store: Any = None):
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._meta: list[dict[str, Any]] = []

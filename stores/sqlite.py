@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from memkit.stores.sqlite_sql import (
     SCHEMA,
     SCHEMA_VERSION,
     SCOPE_COLUMN,
+    WITHIN_SQL,
     from_iso,
     fts_match,
     note_row,
@@ -58,6 +60,8 @@ _KEPT_ON_UPDATE = ("created_at", "retrieval_count", "last_accessed", *SCOPE_FIEL
 
 class SQLiteStore(IdPrefixes):
     """Notes, links, history and the FTS index in one SQLite file."""
+
+    shared = False  # one process at a time (memkit.lock.StoreLock)
 
     @classmethod
     def open(cls, folder: Path, config: StoreConfig | None = None) -> SQLiteStore:
@@ -93,6 +97,8 @@ class SQLiteStore(IdPrefixes):
             conn.close()
             raise StoreError(f"{self.path} is not a memkit store or is damaged: {exc}") from None
         version = self.get_meta("schema_version")
+        if self.get_meta("memory_id") is None:  # names the memory where it has parts elsewhere (a Chroma server)
+            self.set_meta("memory_id", uuid.uuid4().hex)
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(version) != SCHEMA_VERSION:
@@ -355,17 +361,19 @@ class SQLiteStore(IdPrefixes):
             for r in rows:
                 yield row_note(r[1:], links[r[1]])
 
-    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int) -> list[list[tuple[str, float]]] | None:
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter, max_rows: int | None
+                ) -> list[list[tuple[str, float]]] | None:
         """Exact cosine search over the stored embeddings of the notes passing ``flt``.
 
         ``None`` when more than ``max_rows`` notes pass: a scope that large is left to the vector index.
         """
         where, params = where_sql(flt)
-        n = self.conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM notes WHERE {where} LIMIT ?)", (*params, max_rows + 1)
-        ).fetchone()[0]
-        if n > max_rows:
-            return None
+        if max_rows is not None:
+            n = self.conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM notes WHERE {where} LIMIT ?)", (*params, max_rows + 1)
+            ).fetchone()[0]
+            if n > max_rows:
+                return None
         rows = self.conn.execute(
             f"SELECT id, embedding FROM notes WHERE {where} AND embedding IS NOT NULL", params
         ).fetchall()
@@ -492,10 +500,19 @@ class SQLiteStore(IdPrefixes):
             )
         ]
 
+    def within(self, note_id: str, depth: int, user_id: str | None) -> dict[str, int]:
+        rows = self.conn.execute(WITHIN_SQL, {"start": note_id, "depth": depth, "user": user_id}).fetchall()
+        return dict(rows)
+
     def history(self, note_id: str) -> list[HistoryEvent]:
         return [self._event(r) for r in self.conn.execute(
             "SELECT id, note_id, event, before, after, at, actor, reason, undone FROM history "
             "WHERE note_id = ? ORDER BY id", (note_id,))]
+
+    def iter_history(self) -> Iterator[HistoryEvent]:
+        rows = self.conn.execute(
+            "SELECT id, note_id, event, before, after, at, actor, reason, undone FROM history ORDER BY id").fetchall()
+        return (self._event(r) for r in rows)
 
     def event(self, event_id: int) -> HistoryEvent:
         row = self.conn.execute(

@@ -15,7 +15,7 @@ from memkit.builders.base import search_extra
 from memkit.filters import Filter, epoch
 from memkit.types import Note
 
-__all__ = ["SCHEMA", "FTS_SCHEMA", "OLD_FTS", "SCOPE_COLUMN", "scope_token", "statements", "SCHEMA_VERSION", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
+__all__ = ["SCHEMA", "FTS_SCHEMA", "OLD_FTS", "SCOPE_COLUMN", "scope_token", "statements", "SCHEMA_VERSION", "WITHIN_SQL", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
            "to_iso", "from_iso"]
 
 SCHEMA_VERSION = 1
@@ -190,6 +190,22 @@ def row_note(row: sqlite3.Row | tuple, links: list[str]) -> Note:
     )
 
 
+# Every note reachable from :start in at most :depth hops along links (either way), entering only notes of :user
+# (NULL: of no user), at its shortest distance; the start left out.
+WITHIN_SQL = """
+WITH RECURSIVE walk(id, d) AS (
+    SELECT :start, 0
+    UNION
+    SELECT n.id, w.d + 1
+    FROM walk w
+    JOIN links l ON l.src = w.id OR l.dst = w.id
+    JOIN notes n ON n.id = CASE WHEN l.src = w.id THEN l.dst ELSE l.src END AND n.user_id IS :user
+    WHERE w.d < :depth
+)
+SELECT id, min(d) FROM walk WHERE id != :start GROUP BY id
+"""
+
+
 def fts_match(words: Sequence[str], user_id: str | None = None) -> str | None:
     """The FTS5 match of any of ``words`` (FTS5's default AND finds almost nothing): ``"a" OR "b"``; with
     ``user_id``, only among that user's notes."""
@@ -217,18 +233,22 @@ def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
         else:
             clauses.append(f"{alias}.user_id IS NULL")
     for c in flt.conditions:
-        expr = f"json_extract({alias}.metadata, ?)"
+        # a value matches one of the same JSON type (true is not 1); a note without the key matches nothing
+        expr, kind = f"json_extract({alias}.metadata, ?)", f"json_type({alias}.metadata, ?)"
         path = f'$."{c.key}"'
-        if c.op in ("$eq", "$ne"):
-            clauses.append(f"{expr} {'=' if c.op == '$eq' else '!='} ?")
-            params += [path, _sql_value(c.value)]
-        elif c.op in ("$in", "$nin"):
-            marks = ",".join("?" * len(c.value))
-            clauses.append(f"{expr} {'IN' if c.op == '$in' else 'NOT IN'} ({marks})")
-            params += [path, *(_sql_value(v) for v in c.value)]
+        if c.op in ("$eq", "$ne", "$in", "$nin"):
+            values = c.value if c.op in ("$in", "$nin") else (c.value,)
+            same = " OR ".join(f"({kind} {_JSON_TYPE[_kind(v)]} AND {expr} = ?)" for v in values)
+            same_params = [p for v in values for p in (path, path, _sql_value(v))]
+            if c.op in ("$eq", "$in"):
+                clauses.append(f"({same})")
+                params += same_params
+            else:
+                clauses.append(f"({kind} IS NOT NULL AND NOT ({same}))")
+                params += [path, *same_params]
         else:
-            clauses.append(f"{expr} {_RANGE[c.op]} ?")
-            params += [path, c.value]
+            clauses.append(f"({kind} IN ('integer', 'real') AND {expr} {_RANGE[c.op]} ?)")
+            params += [path, path, c.value]
     if flt.open_at is not None:
         clauses.append(f"{alias}.valid_to_ts > ?")
         params.append(flt.open_at)
@@ -239,6 +259,13 @@ def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
         clauses.append(f"{alias}.valid_from_ts >= ?")
         params.append(flt.started_after)
     return (" AND ".join(clauses) or "1"), params
+
+
+_JSON_TYPE = {"bool": "IN ('true', 'false')", "number": "IN ('integer', 'real')", "text": "= 'text'"}
+
+
+def _kind(v: Any) -> str:
+    return "bool" if isinstance(v, bool) else "text" if isinstance(v, str) else "number"
 
 
 def _sql_value(v: Any) -> Any:

@@ -38,3 +38,25 @@ def real_mem(tmp_path):
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One PostgreSQL (with pgvector) for the session: ``postgres_server.database()`` is a new database's URL."""
+    from tests.servers import PostgresServer, started
+
+    yield from started(PostgresServer, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One Chroma server for the session (``chroma_server.url``)."""
+    from tests.servers import ChromaServer, started
+
+    yield from started(ChromaServer, tmp_path_factory)
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres_server.database()

@@ -27,7 +27,7 @@ def test_chroma_where_and_sql_agree_on_shape():
     assert chroma_where(f) == {"$and": [{"user_id": {"$eq": "u1"}}, {"m.src": {"$eq": "chat"}}]}
     sql, params = where_sql(f, "n")
     assert "n.user_id = ?" in sql and "json_extract" in sql
-    assert params == ["u1", '$."src"', "chat"]
+    assert params == ["u1", '$."src"', '$."src"', "chat"]  # its JSON type, then its value
 
 
 def test_current_only_by_default():

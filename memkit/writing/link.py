@@ -40,7 +40,7 @@ def _neighbours(engine: Engine, notes: list[Note], embs: np.ndarray) -> list[lis
     k = engine.config.linker.k
     found: list[list[tuple[str, float]]] = [[] for _ in notes]
     owners = [n.user_id or "" for n in notes]
-    if engine.count_hint > 0:
+    if engine.may_hold_notes:
         for owner in set(owners):
             rows = [i for i, o in enumerate(owners) if o == owner]
             res = engine.nearest(embs[rows], k, Filter(owner=owner))
@@ -89,7 +89,7 @@ def _sharing_rare_names(engine: Engine, notes: list[Note], rows_of: dict[str, li
             for name in names[r]:
                 holders[name].append(r)
         for name, rs in holders.items():
-            stored = engine.store.naming(owner, name, limit) if engine.count_hint > 0 else []
+            stored = engine.store.naming(owner, name, limit) if engine.may_hold_notes else []
             if stored is None or len(stored) + len(rs) > limit:
                 continue
             for j, r in enumerate(rs):

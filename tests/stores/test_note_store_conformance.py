@@ -16,14 +16,35 @@ from memkit.types import Link, NewEvent, Note, WriteBatch
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-def _open(name: str, folder):
-    config = note_stores.config_class(name)(kind=name)
-    return note_stores.get(name).open(folder, config)
+# how each store kind is configured for a test: the options it needs beyond its kind (a server's address)
+_OPTIONS = {"postgres": lambda request: {"url": request.getfixturevalue("pg_url")}}
 
 
 @pytest.fixture(params=note_stores.names())
-def store(request, tmp_path):
-    s = _open(request.param, tmp_path)
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def config(kind, request):
+    options = _OPTIONS.get(kind, lambda request: {})(request)
+    return note_stores.config_class(kind)(kind=kind, **options)
+
+
+def _open(kind: str, folder, config):
+    return note_stores.get(kind).open(folder, config)
+
+
+def _elsewhere(kind: str, folder, config):
+    """Where no store of ``kind`` is: another folder, or (a server's store) another schema of its database."""
+    if "schema_name" in type(config).model_fields:
+        return folder, config.model_copy(update={"schema_name": "elsewhere"})
+    return folder / "elsewhere", config
+
+
+@pytest.fixture
+def store(kind, config, tmp_path):
+    s = _open(kind, tmp_path, config)
     yield s
     s.close()
 
@@ -50,10 +71,13 @@ def _fill(store) -> list[Note]:
     return notes
 
 
-def test_open_found_in_and_protocol(store, tmp_path):
-    kind = type(store)
-    assert isinstance(store, NoteStore)
-    assert kind.found_in(tmp_path, None) and not kind.found_in(tmp_path / "elsewhere", None)
+def test_open_found_in_and_protocol(store, kind, config, tmp_path):
+    cls = type(store)
+    assert isinstance(store, NoteStore) and isinstance(cls.shared, bool)
+    assert cls.found_in(tmp_path, config)
+    folder, other = _elsewhere(kind, tmp_path, config)
+    assert not cls.found_in(folder, other) and not cls.found_in(folder, other)  # asking creates nothing
+    assert store.get_meta("memory_id")  # named once, at creation
 
 
 def test_written_notes_read_back_whole(store):
@@ -164,16 +188,57 @@ def test_the_vector_index_bookkeeping(store):
     assert not store.index_in_step() and store.index_pending() == []  # behind already: a full reconcile will do
 
 
-def test_reopening_keeps_everything(tmp_path):
-    for name in note_stores.names():
-        folder = tmp_path / name
-        folder.mkdir()
-        s = _open(name, folder)
-        notes = _fill(s)
-        s.close()
-        again = _open(name, folder)
-        try:
-            assert [n.id for n in again.iter_notes()] == [n.id for n in notes]
-            assert again.changes() >= 1
-        finally:
-            again.close()
+def test_reopening_keeps_everything(kind, config, tmp_path):
+    s = _open(kind, tmp_path, config)
+    notes = _fill(s)
+    memory_id = s.get_meta("memory_id")
+    s.close()
+    again = _open(kind, tmp_path, config)
+    try:
+        assert [n.id for n in again.iter_notes()] == [n.id for n in notes]
+        assert again.changes() >= 1 and again.get_meta("memory_id") == memory_id
+        assert [e.note_id for e in again.iter_history()] == [n.id for n in notes]
+    finally:
+        again.close()
+
+
+def test_nearest_with_no_row_limit_always_answers(store):
+    notes = _fill(store)
+    a, b, c = notes
+    everyone = build_filter(include_superseded=True)
+    query = np.stack(_unit([1, 0, 0, 0], [0, 1, 0, 0]))
+    near = store.nearest(query, 2, everyone, max_rows=None)
+    assert [[i for i, _ in hits] for hits in near] == [[a.id, c.id], [b.id, c.id]]
+    assert abs(near[0][0][1] - 1.0) < 1e-5 and abs(near[0][1][1] - 0.9938837) < 1e-5
+    assert near == store.nearest(query, 2, everyone, max_rows=10)  # the same answer as an exact search
+    assert [i for i, _ in store.nearest(query[:1], 5, Filter(owner="v"), None)[0]] == [c.id]
+    assert [i for i, _ in store.nearest(query[:1], 5, build_filter({"n": {"$gte": 2}}, include_superseded=True),
+                                        None)[0]] == [c.id, b.id]
+    assert store.nearest(query[:1], 5, Filter(owner="nobody"), None) == [[]]
+    store.write(WriteBatch(insert=[(Note(content="no embedding yet", user_id="w"), None)]))
+    assert store.nearest(query[:1], 5, Filter(owner="w"), None) == [[]]  # a note without an embedding is not ranked
+
+
+def test_within_walks_links_in_the_users_notes(store):
+    notes = _fill(store)
+    a, b, c = notes
+    d = Note(id="d" * 32, content="Dan is Bob's brother", user_id="u")
+    e = Note(id="e" * 32, content="Eve is Dan's friend", user_id="u")
+    f = Note(id="f" * 32, content="Fay is nobody's", user_id=None)
+    g = Note(id="0" * 32, content="Gus is nobody's either", user_id=None)
+    store.write(WriteBatch(insert=[(d, None), (e, None), (f, None), (g, None)], link=[
+        Link(src=a.id, dst=b.id), Link(src=d.id, dst=b.id, kind="sequence"),  # a - b - d - e, either direction
+        Link(src=d.id, dst=e.id), Link(src=b.id, dst=c.id),  # c is another user's: never entered
+        Link(src=c.id, dst=e.id), Link(src=a.id, dst=f.id), Link(src=f.id, dst=g.id),
+        Link(src=e.id, dst=a.id, kind="manual"),  # a cycle back to the start
+    ]))
+    assert store.within(a.id, 0, "u") == {}
+    assert store.within(a.id, 1, "u") == {b.id: 1, e.id: 1}
+    assert store.within(a.id, 2, "u") == {b.id: 1, e.id: 1, d.id: 2}  # d at its shortest distance, the start left out
+    assert store.within(a.id, 5, "u") == {b.id: 1, e.id: 1, d.id: 2}
+    assert store.within(a.id, 3, None) == {f.id: 1, g.id: 2}  # None: notes of no user
+    assert store.within(c.id, 2, "v") == {}  # its neighbours are all another user's
+    assert store.within(c.id, 2, "u") == {b.id: 1, e.id: 1, a.id: 2, d.id: 2}  # the start's own user is not asked
+    assert store.within("missing", 2, "u") == {}
+    store.write(WriteBatch(delete=[b.id]))
+    assert store.within(a.id, 2, "u") == {e.id: 1, d.id: 2}

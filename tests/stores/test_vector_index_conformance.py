@@ -1,6 +1,8 @@
-"""One conformance suite for every registered vector index."""
+"""One conformance suite for every registered vector index, and the Chroma index on a Chroma server."""
 
 from __future__ import annotations
+
+import uuid
 
 import numpy as np
 import pytest
@@ -8,14 +10,24 @@ import pytest
 from memkit.filters import build_filter
 from memkit.registry import vector_indexes
 
+SERVER = "chroma server"  # the chroma kind with index.url: the session's `chroma run`, a collection per test
+# "store" is the note store's own vector index (it writes nothing itself): it is tested with the note stores
+KINDS = [name for name in vector_indexes.names() if name != "store"] + [SERVER]
+
 
 def _unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.fixture(params=vector_indexes.names())
+@pytest.fixture(params=KINDS)
 def index(request, tmp_path):
-    idx = vector_indexes.get(request.param)(tmp_path / request.param, 8, None)
+    if request.param == SERVER:
+        from memkit.stores.chroma import ChromaIndex, ChromaIndexConfig
+
+        url = request.getfixturevalue("chroma_server").url
+        idx = ChromaIndex(None, 8, ChromaIndexConfig(url=url, collection=f"t-{uuid.uuid4().hex}"))
+    else:
+        idx = vector_indexes.get(request.param)(tmp_path / request.param, 8, None)
     yield idx
     idx.close()
 
@@ -57,3 +69,14 @@ def test_validity_filter(index):
 
     assert {i for i, _ in index.query(vecs[:1], 5, where=Filter(open_at=200.0))[0]} == {"open", "later"}
     assert {i for i, _ in index.query(vecs[:1], 5, where=Filter(open_at=50.0, started_by=50.0))[0]} == {"open", "closed"}
+
+
+def test_k_beyond_the_vectors_and_empty_queries(index):
+    vecs = _unit(np.eye(8)[:3] + 0.01)
+    assert index.query(vecs[:2], k=5) == [[], []]  # an empty index
+    index.upsert(["a", "b", "c"], vecs, [_meta(i, "u") for i in range(3)])
+    hits = index.query(vecs[:2], k=50)
+    assert [len(h) for h in hits] == [3, 3] and [h[0][0] for h in hits] == ["a", "b"]
+    ranged = index.query(vecs[:1], k=50, where=build_filter({"n": {"$gte": 1}}, include_superseded=True))[0]
+    assert {i for i, _ in ranged} == {"b", "c"}
+    assert index.query(vecs[:1], k=5, where=build_filter(user_id="nobody", include_superseded=True)) == [[]]
