@@ -29,8 +29,8 @@ from memkit.types import SCOPE_FIELDS, HistoryEvent, NewEvent, Note
 __all__ = [
     "SCHEMA_VERSION", "MIGRATIONS", "SchemaTooNew", "vector_schema", "schema_version", "migrate", "TS_CONFIG",
     "EXACT_BELOW", "NOTE_COLUMNS", "INSERT_ROWS", "UPDATE_NOTE", "HISTORY_SQL", "INSERT_EVENT", "INSERT_LINKS",
-    "LINKED_SQL", "RECORD_ACCESS", "COUNTS_SQL", "SPEAKER", "SPEAKERS_SQL", "SAME_OWNER", "WITHIN_SQL",
-    "insert_notes_sql", "embeddings_sql", "fts_text", "note_params", "update_params", "note_columns", "row_note",
+    "LINKED_SQL", "RECORD_ACCESS", "INSERT_ACCESS", "NOTES_FROM", "COUNTS_SQL", "SPEAKER", "SPEAKERS_SQL", "SAME_OWNER", "WITHIN_SQL",
+    "insert_notes_sql", "embeddings_sql", "fts_text", "note_params", "update_params", "row_note",
     "event_params", "row_event", "where_sql", "bm25_search", "nearest_sql", "register_vector", "QmarkReader",
     "secrets_of",
 ]
@@ -71,8 +71,6 @@ _V1 = [
         session_id text,
         metadata jsonb NOT NULL,
         source text,
-        retrieval_count bigint NOT NULL DEFAULT 0,
-        last_accessed timestamptz,
         version bigint NOT NULL,
         search_extra text NOT NULL,
         content_tsv tsvector NOT NULL,
@@ -98,6 +96,13 @@ _V1 = [
         PRIMARY KEY (src, dst, kind)
     )""",
     "CREATE INDEX links_dst ON links (dst)",
+    # how often each note was retrieved, apart from the note: counting a retrieval then rewrites one small row,
+    # not the note's (which PostgreSQL would copy whole, with new entries in its HNSW and full-text indexes)
+    """CREATE TABLE access (
+        id text COLLATE "C" PRIMARY KEY REFERENCES notes (id) ON DELETE CASCADE,
+        retrieval_count bigint NOT NULL,
+        last_accessed timestamptz
+    )""",
     """CREATE TABLE history (
         id bigserial PRIMARY KEY,
         note_id text COLLATE "C" NOT NULL,
@@ -202,20 +207,26 @@ def migrate(conn: Any, schema: str, vectors_in: str | None) -> int | None:
 
 
 # -- notes and events as rows -----------------------------------------------------------------------------------------
+# a note's fields, its retrieval count and last access joined from ``access`` (alias ``a``) to ``notes n``
 NOTE_COLUMNS = (
-    "id, content, keywords, tags, context, created_at, updated_at, valid_from, valid_to, user_id, agent_id, "
-    "session_id, metadata, source, retrieval_count, last_accessed, version"
+    "n.id, n.content, n.keywords, n.tags, n.context, n.created_at, n.updated_at, n.valid_from, n.valid_to, n.user_id, "
+    "n.agent_id, n.session_id, n.metadata, n.source, coalesce(a.retrieval_count, 0), a.last_accessed, n.version"
 )
+NOTES_FROM = "notes n LEFT JOIN access a ON a.id = n.id"
 _INSERT_HEAD = (
     "INSERT INTO notes (id, content, keywords, tags, context, created_at, updated_at, valid_from, valid_to, "
-    "valid_from_ts, valid_to_ts, user_id, agent_id, session_id, metadata, source, retrieval_count, last_accessed, "
+    "valid_from_ts, valid_to_ts, user_id, agent_id, session_id, metadata, source, "
     "version, search_extra, content_tsv, extra_tsv, ntokens, embedding) VALUES "
 )
 _INSERT_ROW = (
-    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, "
+    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, "
     f"to_tsvector('{TS_CONFIG}', %s), to_tsvector('{TS_CONFIG}', %s), %s, %s::vector)"
 )
-INSERT_ROWS = 1000  # notes per INSERT statement (24 parameters each: PostgreSQL takes up to 65535)
+INSERT_ROWS = 1000  # notes per INSERT statement (22 parameters each: PostgreSQL takes up to 65535)
+# the retrieval counts of notes inserted with some (an import, a migration)
+INSERT_ACCESS = ("INSERT INTO access SELECT * FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) "
+                 "ON CONFLICT (id) DO UPDATE SET retrieval_count = excluded.retrieval_count, "
+                 "last_accessed = excluded.last_accessed")
 
 
 def insert_notes_sql(rows: int) -> str:
@@ -246,8 +257,10 @@ INSERT_LINKS = ("INSERT INTO links (src, dst, kind, weight, created_at, actor) S
                 "%s::text[], %s::text[], %s::float8[], %s::timestamptz[], %s::text[]) ON CONFLICT DO NOTHING")
 LINKED_SQL = ("SELECT src, dst FROM links WHERE src = ANY(%s) UNION SELECT dst, src FROM links WHERE dst = ANY(%s) "
               "ORDER BY 1, 2")  # each note's linked notes, in id order (as SQLite's UNION gives them)
-RECORD_ACCESS = ("UPDATE notes n SET retrieval_count = n.retrieval_count + a.times, last_accessed = %s FROM "
-                 "(SELECT id, count(*) AS times FROM unnest(%s::text[]) id GROUP BY id) a WHERE n.id = a.id")
+RECORD_ACCESS = ("INSERT INTO access SELECT a.id, a.times, %s FROM (SELECT id, count(*) AS times FROM unnest(%s::text[]) "
+                 "id GROUP BY id) a WHERE EXISTS (SELECT 1 FROM notes n WHERE n.id = a.id) ON CONFLICT (id) DO UPDATE "
+                 "SET retrieval_count = access.retrieval_count + excluded.retrieval_count, "
+                 "last_accessed = excluded.last_accessed")
 COUNTS_SQL = ("SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM notes WHERE valid_to_ts > %s), "
               "(SELECT count(*) FROM links), (SELECT count(*) FROM history), (SELECT count(DISTINCT user_id) FROM notes)")
 # metadata.speaker when it is a string (SQLite's json_extract gives a number as a number: not a speaker either)
@@ -295,13 +308,8 @@ def note_params(note: Note, embedding: np.ndarray | None) -> tuple[Any, ...]:
     (content, keywords, tags, context, updated, vfrom, vto, vfrom_ts, vto_ts, meta, source, version, extra,
      content_text, extra_text, tokens, nid) = update_params(note)
     return (nid, content, keywords, tags, context, _utc(note.created_at), updated, vfrom, vto, vfrom_ts, vto_ts,
-            note.user_id, note.agent_id, note.session_id, meta, source, note.retrieval_count,
-            _utc(note.last_accessed), version, extra, content_text, extra_text, tokens,
+            note.user_id, note.agent_id, note.session_id, meta, source, version, extra, content_text, extra_text, tokens,
             None if embedding is None else np.asarray(embedding, dtype=np.float32))
-
-
-def note_columns(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in NOTE_COLUMNS.split(","))
 
 
 def row_note(row: Sequence[Any], links: list[str]) -> Note:
