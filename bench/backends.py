@@ -3,7 +3,7 @@ SQLite + a Chroma server, the servers real and on loopback (:mod:`memkit.bench.s
 ``--chroma-url`` for ones you run).
 
 The notes are LongMemEval's real chat turns, as in :mod:`memkit.bench.perf`: one user per haystack of ≈500 long
-turns, so 100k notes are ≈200 users.  Each size N is stored from scratch with ``add_many`` (linking, history and
+turns, so the ≈98.7k turns of all 200 haystacks are ≈200 users.  Each size N is stored from scratch with ``add_many`` (linking, history and
 the index included); the notes' embeddings come from the benchmarks' embedding cache (a first run embeds them
 once), so ingest notes/s is what the store, linking and index cost on top of embedding.  Then, with the real
 embedder (the query embedding is in every figure):
@@ -13,7 +13,7 @@ embedder (the query embedding is in every figure):
 
 Each search kind is timed idle and beside two CPU-bound processes per core (``--no-load`` skips that).
 
-    python -m memkit.bench.backends --sizes 10000 100000
+    python -m memkit.bench.backends --sizes 10000 98000       # 98,000: nearly every LongMemEval s turn
     python -m memkit.bench.backends --sizes 2000 --backends postgres --queries 50   # a quick look
 """
 
@@ -146,7 +146,7 @@ def _plot(results: list[dict[str, Any]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m memkit.bench.backends", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10000, 98000])
     ap.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     ap.add_argument("--queries", type=int, default=200, help="searches per measurement")
     ap.add_argument("--no-load", action="store_true", help="skip the searches beside CPU-bound processes")
@@ -155,9 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chroma-url", default=None, help="a Chroma server to use instead of starting one")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--plot", type=Path, default=None, help="write a plot of search time and ingest rate against N")
+    ap.add_argument("--merge", type=Path, default=None,
+                    help="earlier results (the JSON lines this script prints) shown in the table and plot too")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="memkit-backends-"))
-    results = []
+    results = [json.loads(line) for line in args.merge.read_text().splitlines() if line.startswith("{")] \
+        if args.merge else []
     try:
         with _locations(args.backends, work, args.postgres_url, args.chroma_url) as new_memory:
             for n in args.sizes:

@@ -1,4 +1,5 @@
-"""Stores: the SQLite note store (authoritative) and the vector indexes (derived from it).
+"""Stores: the note stores (authoritative: SQLite embedded, PostgreSQL shared) and the vector indexes (derived
+from them: Chroma embedded or on a server, exact numpy, or the note store's own pgvector search).
 
 Each registers here, next to its module, as a lazy target with its config class.  A new store or
 index is its own module (or folder) plus one line here.

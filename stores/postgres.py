@@ -133,6 +133,12 @@ def _storable(ids: Iterable[str]) -> list[str]:
     return [i for i in dict.fromkeys(ids) if isinstance(i, str) and "\x00" not in i]
 
 
+def _stale_plan(exc: BaseException) -> bool:
+    """A prepared statement's result type changed (``check_embedder`` gives the embedding column its dimension
+    once, in whichever process embeds first): the statement is prepared again."""
+    return "cached plan must not change result type" in str(exc)
+
+
 def _nul(*values: str | None) -> bool:
     return any(v is not None and "\x00" in v for v in values)
 
@@ -203,7 +209,7 @@ class PostgresStore(IdPrefixes):
     def _connect(self) -> Any:
         """A new autocommit connection, in UTC (psycopg then reads timestamps as UTC datetimes)."""
         try:
-            conn = self._pg.connect(self._url, autocommit=True, prepare_threshold=None,
+            conn = self._pg.connect(self._url, autocommit=True,  # statements run 5 times are prepared: no planning
                                     connect_timeout=max(2, math.ceil(self.config.connect_timeout_s)))
         except self._pg.Error as exc:
             raise StoreError(self._unreachable(exc)) from None
@@ -282,6 +288,9 @@ class PostgresStore(IdPrefixes):
                 try:
                     return fn(conn)
                 except self._pg.Error as exc:
+                    if not attempt and _stale_plan(exc):  # the embedding column got its dimension meanwhile
+                        conn.execute("DEALLOCATE ALL")  # psycopg forgets its prepared statements with the server's
+                        continue
                     if not (conn.closed or conn.broken):
                         raise StoreError(self._message(doing, exc)) from None
                     self._drop()

@@ -156,8 +156,8 @@ def test_migrate_copies_everything_between_back_ends_and_again_changes_nothing(t
         a.delete(ids[ROWS[9][0]])
         a.link(ids[ROWS[1][0]], ids[ROWS[2][0]])
         a.undo(a.history(first)[-1].id)
-        hits_a = [h.note.id for h in a.search("who has a cat?", k=5, user_id="u1")]
         for target in ("postgres", "chroma-server"):
+            hits_a = [h.note.id for h in a.search("who has a cat?", k=5, user_id="u1")]
             with _open(target, tmp_path / target, request) as b:
                 report = migrate(a, b, progress=False)
                 assert report.notes_copied == 9 and report.checksums_verified == 9
@@ -170,6 +170,18 @@ def test_migrate_copies_everything_between_back_ends_and_again_changes_nothing(t
                 assert (again.notes_copied, again.notes_overwritten, again.events_copied, again.links_added) == \
                     (0, 0, 0, 0)
                 assert again.notes_unchanged == 9 and again.target_counts == report.target_counts
+                # a note changed in the source since: overwritten, with the event that changed it
+                changed = ids[ROWS[2][0]]
+                a.update(changed, content=f"The quarterly tax forms are due in May ({target})")
+                third = migrate(a, b, progress=False)
+                assert (third.notes_overwritten, third.events_copied, third.notes_unchanged) == (1, 1, 8)
+                assert b.get(changed).content == a.get(changed).content and b.history(changed)[-1].event == "update"
+                assert ids[ROWS[2][0]] in b.get(ids[ROWS[1][0]]).links  # its links came back with it
+                if target == "postgres":  # and back from the database into a new folder
+                    with Memory(tmp_path / "back", {"embedder": EMBED, "index": {"kind": "exact"}}) as c:
+                        home = migrate(b, c, progress=False)
+                        assert home.checksums_verified == 9 and home.target_counts == home.source_counts
+                        assert [n.id for n in c.all()] == [n.id for n in b.all()]
 
 
 def test_migrate_on_the_command_line(tmp_path, pg_url):

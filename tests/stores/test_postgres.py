@@ -406,3 +406,24 @@ def test_metadata_filters_match_the_sqlite_store(pg_url, tmp_path):
     finally:
         pg.close()
         lite.close()
+
+
+def test_statements_prepared_before_the_embedding_column_got_its_dimension_are_prepared_again(pg_url):
+    # two processes' connections: one reads vectors often enough for psycopg to prepare the statement, then the
+    # other records the embedder, which gives the embedding column its dimension (the result type changes)
+    reader, writer = _open(pg_url), _open(pg_url)
+    try:
+        notes = _notes(3, "prepared")
+        writer.write(WriteBatch(insert=[(n, None) for n in notes]))
+        ids = [n.id for n in notes]
+        for _ in range(8):
+            assert reader.embeddings(ids) == {}
+        writer.check_embedder("test-embedder", 4)
+        vec = np.asarray([1, 0, 0, 0], np.float32)
+        writer.write(WriteBatch(embeddings={ids[0]: vec}))
+        got = reader.embeddings(ids)
+        assert list(got) == [ids[0]] and np.allclose(got[ids[0]], vec)
+        assert reader.nearest(vec[None], 1, Filter(), None)[0][0][0] == ids[0]
+    finally:
+        reader.close()
+        writer.close()
