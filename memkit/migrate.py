@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from memkit.errors import EmbeddingMismatchError, StoreError
+from memkit.errors import EmbeddingMismatchError, InvalidInputError, StoreError
 from memkit.progress import progress_bar, want_progress
 from memkit.types import HistoryEvent, NewEvent, Note, WriteBatch
 from memkit.writing.records import snapshot
@@ -69,6 +69,8 @@ def migrate(source: Memory, target: Memory, *, progress: bool | None = None) -> 
     Both memories are held for writing while it runs.  ``target`` must use the same embedder (the stored
     vectors are copied); a mismatch is :class:`EmbeddingMismatchError` before anything is written.
     """
+    if source is target:
+        raise InvalidInputError("cannot migrate a memory into itself")
     report = MigrationReport(source=source.location, target=target.location)
     with _held(source), _held(target):
         src, dst = source.engine, target.engine

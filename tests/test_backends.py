@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from memkit import Memory
+from memkit import EmbeddingMismatchError, InvalidInputError, Memory
 from memkit.cli.main import cli
 from memkit.migrate import migrate
 
@@ -194,3 +194,14 @@ def test_migrate_on_the_command_line(tmp_path, pg_url):
     assert '"checksums_verified": 2' in result.output
     result = cli_runner.invoke(cli, ["--store", pg_url, "search", "two notes", "--user", "u"])
     assert result.exit_code == 0 and "two notes" in result.output, result.output
+
+
+def test_migrate_between_embedders_is_refused_before_anything_is_written(tmp_path):
+    with Memory(tmp_path / "a", {"embedder": EMBED, "index": {"kind": "exact"}}) as a, \
+            Memory(tmp_path / "b", {"index": {"kind": "exact"}}) as b:  # the bundled MiniLM
+        a.add("a note embedded by the hashing embedder", user_id="u")
+        with pytest.raises(EmbeddingMismatchError, match="hash-256"):
+            migrate(a, b, progress=False)
+        assert b.stats().notes == 0
+        with pytest.raises(InvalidInputError, match="itself"):
+            migrate(a, a, progress=False)
