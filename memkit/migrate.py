@@ -103,10 +103,10 @@ def _same_embedder(src: Engine, dst: Engine) -> None:
     name, dim = src.store.get_meta("embedder"), src.store.get_meta("dim")
     if name is None:  # nothing embedded yet: nothing to carry over
         return
-    there = dst.store.get_meta("embedder")
-    if there is not None and there != name:
-        raise EmbeddingMismatchError(f"the target's notes were embedded with {there!r}, the source's with {name!r}; "
-                                     "stored vectors cannot be copied between embedders")
+    if dst.embedder.name != name:
+        raise EmbeddingMismatchError(f"the target embeds with {dst.embedder.name!r}, the source's notes were embedded "
+                                     f"with {name!r}; stored vectors cannot be copied between embedders (open the "
+                                     "target with the source's [embedder])")
     dst.store.check_embedder(name, int(dim) if dim else None)
 
 
