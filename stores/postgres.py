@@ -15,14 +15,13 @@ URL with the password masked.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from pydantic import Field, field_validator
 from memkit.config import StoreConfig, masked_url
 from memkit.errors import ConfigError, EmbeddingMismatchError, MissingDependencyError, NotFoundError, StoreError
 from memkit.filters import Filter
+from memkit.stores.bookkeeping import IndexBookkeeping
 from memkit.stores.ids import IdPrefixes
 from memkit.stores.postgres_sql import (
     COUNTS_SQL,
@@ -80,7 +80,6 @@ __all__ = ["PostgresStore", "PostgresStoreConfig", "SCHEMA_VERSION"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 URL_ENV = "MEMKIT_POSTGRES_URL"
-_PENDING_CAP = 10_000  # as SQLiteStore: more deferred index changes than this: a full reconcile instead
 _SETUP_LOCK = 0x6D656D6B6974  # pg_advisory_xact_lock key ("memkit") held while a schema is created or migrated
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _UPSERT_META = "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -143,7 +142,7 @@ def _nul(*values: str | None) -> bool:
     return any(v is not None and "\x00" in v for v in values)
 
 
-class PostgresStore(IdPrefixes):
+class PostgresStore(IdPrefixes, IndexBookkeeping):
     """Notes, links, history and the BM25 statistics in one schema of a PostgreSQL database."""
 
     shared = True  # many processes may use it at once
@@ -339,26 +338,19 @@ class PostgresStore(IdPrefixes):
 
     def set_meta(self, key: str, value: str) -> None:
         with self._transaction() as c:
-            c.execute(_UPSERT_META, (key, value))
+            self._put_meta(c, key, value)
 
-    def changes(self) -> int:
-        return int(self.get_meta("changes") or 0)
+    # how far the derived vector index has followed: IndexBookkeeping
+    def _meta_transaction(self) -> AbstractContextManager[Any]:
+        return self._transaction()
 
-    def index_in_step(self) -> bool:
-        """Whether the vector index followed every change so far (but those in :meth:`index_pending`)."""
-        return self.get_meta("indexed_changes") == str(self.changes())
+    @staticmethod
+    def _put_meta(c: Any, key: str, value: str) -> None:
+        c.execute(_UPSERT_META, (key, value))
 
-    def index_pending(self) -> list[str]:
-        """Ids whose change the vector index has yet to follow (``WriteBatch.defer_index``)."""
-        return json.loads(self.get_meta("index_pending") or "[]")
-
-    def clear_index_pending(self) -> None:
-        with self._transaction() as c:
-            c.execute("DELETE FROM meta WHERE key = 'index_pending'")
-
-    def index_synced(self) -> None:
-        with self._transaction():
-            self.set_meta("indexed_changes", str(self.changes()))
+    @staticmethod
+    def _drop_meta(c: Any, *keys: str) -> None:
+        c.execute("DELETE FROM meta WHERE key = ANY(%s)", (list(keys),))
 
     def check_embedder(self, name: str, dim: int | None) -> None:
         """Record the embedder on first use (and give the embeddings their dimension and an HNSW index); a
@@ -427,16 +419,6 @@ class PostgresStore(IdPrefixes):
             if batch.defer_index is not None:
                 self._defer_index(c, batch.defer_index, was_in_step)
         return WriteResult(links_added=added, links_removed=removed)
-
-    def _defer_index(self, c: Any, ids: Iterable[str], was_in_step: bool) -> None:
-        """As :meth:`SQLiteStore._defer_index`: note the ids the closed vector index must pick up, or, when it was
-        behind already (or too many wait), nothing: the next open reconciles the whole index."""
-        pending = set(self.index_pending()) | set(ids)
-        if was_in_step and len(pending) <= _PENDING_CAP:
-            c.execute(_UPSERT_META, ("index_pending", json.dumps(sorted(pending))))
-            c.execute(_UPSERT_META, ("indexed_changes", str(self.changes())))
-        else:
-            c.execute("DELETE FROM meta WHERE key IN ('index_pending', 'indexed_changes')")
 
     @staticmethod
     def _insert_links(c: Any, links: Iterable[Link]) -> int:

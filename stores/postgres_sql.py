@@ -22,9 +22,9 @@ from urllib.parse import quote
 import numpy as np
 
 from memkit.builders.base import search_extra
-from memkit.errors import FilterError
 from memkit.filters import Filter, epoch
-from memkit.types import SCOPE_FIELDS, HistoryEvent, NewEvent, Note
+from memkit.stores.sql_filter import scope_clauses, validity_clauses
+from memkit.types import HistoryEvent, NewEvent, Note
 
 __all__ = [
     "SCHEMA_VERSION", "MIGRATIONS", "SchemaTooNew", "vector_schema", "schema_version", "migrate", "TS_CONFIG",
@@ -368,19 +368,7 @@ def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
     not ``1``, ``"1"`` is not ``1``; ``1`` and ``1.0`` are one number), the ranges match numbers only, and a note
     without the key matches no condition on it (``$ne`` and ``$nin`` included).
     """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for key, value in flt.scope.items():
-        if key not in SCOPE_FIELDS:  # a column name: never one a caller made up
-            raise FilterError(f"unknown scope field {key!r} (one of {', '.join(SCOPE_FIELDS)})")
-        clauses.append(f"{alias}.{key} = %s")
-        params.append(value)
-    if flt.owner is not None:  # '' is no user (never stored as a user id)
-        if flt.owner:
-            clauses.append(f"{alias}.user_id = %s")
-            params.append(flt.owner)
-        else:
-            clauses.append(f"{alias}.user_id IS NULL")
+    clauses, params = scope_clauses(flt, alias, "%s")
     for c in flt.conditions:
         expr = f"({alias}.metadata -> %s)"
         if c.op in ("$eq", "$ne"):  # a missing key is NULL: it passes neither
@@ -393,15 +381,9 @@ def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
             clauses.append(f"CASE WHEN jsonb_typeof({expr}) = 'number' THEN ({alias}.metadata ->> %s)::float8 END "
                            f"{_RANGE[c.op]} %s")
             params += [c.key, c.key, float(c.value)]
-    if flt.open_at is not None:
-        clauses.append(f"{alias}.valid_to_ts > %s")
-        params.append(flt.open_at)
-    if flt.started_by is not None:
-        clauses.append(f"{alias}.valid_from_ts <= %s")
-        params.append(flt.started_by)
-    if flt.started_after is not None:
-        clauses.append(f"{alias}.valid_from_ts >= %s")
-        params.append(flt.started_after)
+    window, bounds = validity_clauses(flt, alias, "%s")
+    clauses += window
+    params += bounds
     return (" AND ".join(clauses) or "true"), params
 
 

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import sqlite_utils
 from memkit.config import StoreConfig
 from memkit.errors import EmbeddingMismatchError, NotFoundError, StoreError
 from memkit.filters import Filter
+from memkit.stores.bookkeeping import IndexBookkeeping
 from memkit.stores.ids import MIN_PREFIX, IdPrefixes
 from memkit.stores.sqlite_sql import (
     FTS_SCHEMA,
@@ -52,13 +53,12 @@ from memkit.vectors import nearest_rows
 __all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIN_PREFIX", "DB_FILE", "where_sql", "fts_match", "note_row"]
 
 log = logging.getLogger(__name__)
-_PENDING_CAP = 10_000  # more deferred index changes than this: reconcile the index in full instead
 DB_FILE = "memkit.db"  # the store's file in a memory's folder
 
 _KEPT_ON_UPDATE = ("created_at", "retrieval_count", "last_accessed", *SCOPE_FIELDS)  # an update leaves these
 
 
-class SQLiteStore(IdPrefixes):
+class SQLiteStore(IdPrefixes, IndexBookkeeping):
     """Notes, links, history and the FTS index in one SQLite file."""
 
     shared = False  # one process at a time (memkit.lock.StoreLock)
@@ -157,26 +157,19 @@ class SQLiteStore(IdPrefixes):
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+            self._put_meta(c, key, value)
 
-    def changes(self) -> int:
-        return int(self.get_meta("changes") or 0)
+    # -- how far the derived vector index has followed (IndexBookkeeping) ----------
+    def _meta_transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.transaction()
 
-    # -- how far the derived vector index has followed ----------------------------
-    def index_in_step(self) -> bool:
-        """Whether the vector index followed every change so far (but those in :meth:`index_pending`)."""
-        return self.get_meta("indexed_changes") == str(self.changes())
+    @staticmethod
+    def _put_meta(c: sqlite3.Connection, key: str, value: str) -> None:
+        c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def index_pending(self) -> list[str]:
-        """Ids whose change the vector index has yet to follow (``WriteBatch.defer_index``)."""
-        return json.loads(self.get_meta("index_pending") or "[]")
-
-    def clear_index_pending(self) -> None:
-        with self.transaction() as c:
-            c.execute("DELETE FROM meta WHERE key = 'index_pending'")
-
-    def index_synced(self) -> None:
-        self.set_meta("indexed_changes", str(self.changes()))
+    @staticmethod
+    def _drop_meta(c: sqlite3.Connection, *keys: str) -> None:
+        c.execute(f"DELETE FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys)
 
     def check_embedder(self, name: str, dim: int | None) -> None:
         """Record the embedder on first use; a different one later is an error, not silent corruption."""
@@ -218,20 +211,6 @@ class SQLiteStore(IdPrefixes):
             if batch.defer_index is not None:
                 self._defer_index(c, batch.defer_index, was_in_step)
         return WriteResult(links_added=added, links_removed=removed)
-
-    def _defer_index(self, c: sqlite3.Connection, ids: Iterable[str], was_in_step: bool) -> None:
-        """Record that the vector index did not follow this change to ``ids``.
-
-        A command that needs no vectors leaves the index closed; opening it later fixes just these
-        ids.  When the index was already behind before the change (``was_in_step`` false), or too
-        many ids wait, nothing is kept and the next open reconciles the whole index.
-        """
-        pending = set(self.index_pending()) | set(ids)
-        if was_in_step and len(pending) <= _PENDING_CAP:
-            c.execute("INSERT OR REPLACE INTO meta VALUES ('index_pending', ?)", (json.dumps(sorted(pending)),))
-            c.execute("INSERT OR REPLACE INTO meta VALUES ('indexed_changes', ?)", (str(self.changes()),))
-        else:
-            c.execute("DELETE FROM meta WHERE key IN ('index_pending', 'indexed_changes')")
 
     def _insert_notes(self, c: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:

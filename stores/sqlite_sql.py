@@ -13,6 +13,7 @@ import numpy as np
 
 from memkit.builders.base import search_extra
 from memkit.filters import Filter, epoch
+from memkit.stores.sql_filter import scope_clauses, validity_clauses
 from memkit.types import Note
 
 __all__ = ["SCHEMA", "FTS_SCHEMA", "OLD_FTS", "SCOPE_COLUMN", "scope_token", "statements", "SCHEMA_VERSION", "WITHIN_SQL", "SAME_OWNER", "NOTE_COLUMNS", "note_row", "row_note", "fts_match", "where_sql",
@@ -221,17 +222,7 @@ _RANGE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
     """A :class:`Filter` as an SQL condition on the ``notes`` table (as ``alias``) and its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for key, value in flt.scope.items():
-        clauses.append(f"{alias}.{key} = ?")
-        params.append(value)
-    if flt.owner is not None:  # written so that the index on user_id serves it ('' is no user: never stored)
-        if flt.owner:
-            clauses.append(f"{alias}.user_id = ?")
-            params.append(flt.owner)
-        else:
-            clauses.append(f"{alias}.user_id IS NULL")
+    clauses, params = scope_clauses(flt, alias, "?")
     for c in flt.conditions:
         # a value matches one of the same JSON type (true is not 1); a note without the key matches nothing
         expr, kind = f"json_extract({alias}.metadata, ?)", f"json_type({alias}.metadata, ?)"
@@ -249,15 +240,9 @@ def where_sql(flt: Filter, alias: str = "notes") -> tuple[str, list[Any]]:
         else:
             clauses.append(f"({kind} IN ('integer', 'real') AND {expr} {_RANGE[c.op]} ?)")
             params += [path, path, c.value]
-    if flt.open_at is not None:
-        clauses.append(f"{alias}.valid_to_ts > ?")
-        params.append(flt.open_at)
-    if flt.started_by is not None:
-        clauses.append(f"{alias}.valid_from_ts <= ?")
-        params.append(flt.started_by)
-    if flt.started_after is not None:
-        clauses.append(f"{alias}.valid_from_ts >= ?")
-        params.append(flt.started_after)
+    window, bounds = validity_clauses(flt, alias, "?")
+    clauses += window
+    params += bounds
     return (" AND ".join(clauses) or "1"), params
 
 
