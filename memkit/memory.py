@@ -68,8 +68,6 @@ class Memory:
             self.location = masked_url(url)
             self.path = default_home().parent / "remote" / hashlib.sha256(url.encode()).hexdigest()[:16]
             self.config = url_config(MemkitConfig.parse(config), url)
-            if config is None:
-                self.config = self._stored_config(url) or self.config
         else:
             self.path = Path(path).expanduser() if path is not None else default_home()
             self.location = str(self.path)
@@ -80,6 +78,8 @@ class Memory:
                 else MemkitConfig.parse(config)
         store_kind = note_stores.get(self.config.store.kind)
         self.created = not store_kind.found_in(self.path, self.config.store)
+        if url is not None and config is None and not self.created:
+            self.config = self._stored_config(store_kind, url) or self.config
         if self.created and not create:
             raise StoreNotFoundError(f"no memory at {self.location}")
         # one process at a time in an embedded store; a shared one (a database server) takes its own locks
@@ -101,13 +101,9 @@ class Memory:
         self._lock = ReadWriteLock()
         self._closed = False
 
-    def _stored_config(self, url: str) -> MemkitConfig | None:
-        """The config the database at ``url`` was created with (its store's address is the one given)."""
-        store_config = url_config(MemkitConfig(), url).store
-        kind = note_stores.get(store_config.kind)
-        if not kind.found_in(self.path, store_config):
-            return None
-        store = kind.open(self.path, store_config)
+    def _stored_config(self, kind: Any, url: str) -> MemkitConfig | None:
+        """The config the existing database at ``url`` was created with (its store's address is the one given)."""
+        store = kind.open(self.path, self.config.store)
         try:
             stored = store.get_meta(_CONFIG)
         finally:
