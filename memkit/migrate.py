@@ -54,8 +54,8 @@ _USAGE = ("retrieval_count", "last_accessed")  # moved by every search: not what
 
 
 def note_checksum(note: Note, embedding: np.ndarray | None) -> str:
-    """A note's fields (as history keeps them, but its retrieval count and last access) and its stored
-    embedding, hashed."""
+    """A note's fields (as history keeps them: without its links; nor its retrieval count and last access) and its
+    stored embedding, hashed."""
     fields = {k: v for k, v in snapshot(note).items() if k not in _USAGE}
     h = hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
     if embedding is not None:
@@ -163,7 +163,8 @@ def _copy_history(src: Engine, dst: Engine, progress: bool | None) -> int:
             undone = []
             for nid in chunk:
                 marks = {_event_key(e) for e in wanted[nid] if e.undone}
-                undone += [e.id for e in dst.store.history(nid) if not e.undone and _event_key(e) in marks]
+                if marks:  # the target's ids of those events: only read for a note with an undone event
+                    undone += [e.id for e in dst.store.history(nid) if not e.undone and _event_key(e) in marks]
             if undone:
                 dst.commit(WriteBatch(undone=undone))
             bar.advance(len(chunk))
@@ -180,9 +181,7 @@ def _verify(src: Engine, dst: Engine, ids: list[str], progress: bool | None) -> 
             for nid in chunk:
                 if nid not in b:
                     raise StoreError(f"migration check failed: note {nid} is missing in the target")
-                left = a[nid].model_copy(update={"links": []})
-                right = b[nid].model_copy(update={"links": []})
-                if note_checksum(left, av.get(nid)) != note_checksum(right, bv.get(nid)):
+                if note_checksum(a[nid], av.get(nid)) != note_checksum(b[nid], bv.get(nid)):
                     raise StoreError(f"migration check failed: note {nid} differs in the target")
             bar.advance(len(chunk))
     return len(ids)
