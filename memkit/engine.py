@@ -197,6 +197,8 @@ class Engine:
             found = self.store.nearest(vectors, k, flt, exact_below)
             if found is not None:
                 return found
+        if getattr(self.index, "in_store", False):  # the store's own search: the whole filter in its SQL, completed
+            return self.index.query(vectors, k, where=flt)
         validity = not (flt.open_at is None and flt.started_by is None and flt.started_after is None)
         scope = flt.without_validity()
         out = []

@@ -44,7 +44,8 @@ class VectorIndex(Protocol):
     """A nearest-neighbour index derived from the note store (never authoritative), registered in
     ``memkit.registry.vector_indexes`` and built as ``cls(path, dim, config)``, with ``store=`` the note store
     when its constructor takes that keyword (an index in the store's own database, or named after the memory:
-    ``store.get_meta("memory_id")``)."""
+    ``store.get_meta("memory_id")``).  An index with ``in_store = True`` is the note store's own search: it is
+    given the whole filter, validity included, and answers ``k`` whenever ``k`` notes pass."""
 
     name: str
 

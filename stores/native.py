@@ -22,6 +22,7 @@ __all__ = ["StoreIndex"]
 
 class StoreIndex:
     name = "store"
+    in_store = True  # Engine.nearest hands it the whole filter: the store applies it and completes a short answer
 
     def __init__(self, path: Path | None = None, dim: int | None = None, config: IndexConfig | None = None, *,
                  store: Any = None):
