@@ -10,22 +10,12 @@ import torch
 from torch import nn
 
 from memkit.errors import ConfigError
+from memkit.hf.hooks import decoder_layers
 
 __all__ = ["decoder_layers", "default_layer", "get_module", "set_module", "weight_of", "replay_layers_below"]
 
 # The FFN "value" (output) matrix inside one decoder layer, by architecture.
 _FFN_OUT = ("mlp.down_proj", "mlp.c_proj", "mlp.dense_4h_to_h", "mlp.fc_out", "mlp.fc2", "fc2", "feed_forward.w2")
-
-
-def decoder_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
-    """The dotted path and the ModuleList of the model's decoder blocks (the longest ModuleList)."""
-    best: tuple[str, nn.ModuleList] | None = None
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and (best is None or len(module) > len(best[1])):
-            best = (name, module)
-    if best is None:
-        raise ConfigError(f"cannot find the decoder layers of {type(model).__name__}; set `layer` explicitly")
-    return best
 
 
 def default_layer(model: nn.Module, fraction: float) -> str:

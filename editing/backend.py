@@ -31,7 +31,7 @@ from memkit.editing.config import EditorConfig
 from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
 from memkit.editing.types import EditRequest, TargetScore, WriteReport
 from memkit.errors import EditingError, InvalidInputError, validation_message
-from memkit.hf.load import DEFAULT_BASE_MODEL, load_base_model, require_editing_deps
+from memkit.hf.load import frozen_base, require_editing_deps
 from memkit.hf.runtime import CausalLM, chat_prompt
 
 __all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]
@@ -78,20 +78,7 @@ class WeightEditor:
         dtype: Any = None,
     ) -> None:
         require_editing_deps()
-        if (model is None) != (tokenizer is None):
-            raise InvalidInputError("pass both `model` and `tokenizer`, or neither")
-        if model is None:
-            model, tokenizer = load_base_model(base_model, device=device, dtype=dtype)
-            self.base_model = str(base_model) if base_model is not None else DEFAULT_BASE_MODEL
-        else:
-            model.eval()
-            model.requires_grad_(False)
-            if device is not None:
-                model.to(device)
-            tagged = getattr(model, "_memkit_base_model", None)  # set by load_base_model
-            self.base_model = str(base_model or tagged or getattr(model, "name_or_path", "") or type(model).__name__)
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        model, tokenizer, self.base_model = frozen_base(model, tokenizer, base_model, device, dtype)
         self.lm = CausalLM(model, tokenizer, self.base_model)  # the runtime that generates with it
         if config is None:
             config = self.default_config(self.base_model)

@@ -31,6 +31,7 @@ __all__ = [
     "default_gguf_path",
     "resolve_device",
     "require_editing_deps",
+    "frozen_base",
 ]
 
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
@@ -211,3 +212,24 @@ def _load(name_or_path: Any, device: str | None, dtype: Any, use_cache: bool) ->
     model.eval()
     model.requires_grad_(False)
     return model, tokenizer
+
+
+def frozen_base(model: Any = None, tokenizer: Any = None, base_model: str | os.PathLike[str] | None = None,
+                device: str | None = None, dtype: Any = None) -> tuple[Any, Any, str]:
+    """A frozen model in eval mode, its tokenizer (with a padding token) and the name to record for reloading it:
+    the given ``model``/``tokenizer`` (moved to ``device``), else ``base_model`` loaded by :func:`load_base_model`."""
+    if (model is None) != (tokenizer is None):
+        raise InvalidInputError("pass both `model` and `tokenizer`, or neither")
+    if model is None:
+        model, tokenizer = load_base_model(base_model, device=device, dtype=dtype)
+        name = str(base_model) if base_model is not None else DEFAULT_BASE_MODEL
+    else:
+        model.eval()
+        model.requires_grad_(False)
+        if device is not None:
+            model.to(device)
+        tagged = getattr(model, "_memkit_base_model", None)  # set by load_base_model
+        name = str(base_model or tagged or getattr(model, "name_or_path", "") or type(model).__name__)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer, name
