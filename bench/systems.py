@@ -57,6 +57,7 @@ class SystemSpec(BaseModel):
     kind: str = Field(description="a registered system kind: base, oracle, retrieval, parametric")
     reader: str = Field(default="smollm2", description="smollm2 | none | hf:<path> | litellm:<model>")
     backend: str | None = Field(default=None, description="parametric back end name (parametric only)")
+    weights: str | None = Field(default=None, description="trained weights file of a document memory (parametric only)")
     k: int | None = Field(default=None, ge=1, le=200, description="override the number of passages retrieved")
     index: str | None = Field(default=None, description="vector index kind of the retrieval memory")
     config: str | None = Field(default=None, description="a memkit TOML config for the retrieval memory")
@@ -88,8 +89,8 @@ class SystemSpec(BaseModel):
             ) from None
         if spec.kind == "parametric" and not spec.backend:
             raise InvalidInputError(f"system {text!r}: a parametric system needs backend=NAME (e.g. wise)")
-        if spec.kind != "parametric" and spec.backend:
-            raise InvalidInputError(f"system {text!r}: backend= is only for parametric systems")
+        if spec.kind != "parametric" and (spec.backend or spec.weights):
+            raise InvalidInputError(f"system {text!r}: backend= and weights= are only for parametric systems")
         if spec.kind != "retrieval" and (spec.index or spec.config):
             raise InvalidInputError(f"system {text!r}: index= and config= are only for retrieval systems")
         if spec.reader == "none" and spec.kind != "retrieval":
@@ -317,7 +318,8 @@ class ContextSystem:
 
 
 class ParametricSystem:
-    """A :class:`memkit.protocols.ParametricMemory`; records are written as edit requests.
+    """A :class:`memkit.protocols.ParametricMemory`; records are written as edit requests, or whole as documents
+    (under the record's id, and forgotten by it) to a document memory (``takes_documents``).
 
     A record without an ``edit`` is written as its first half (prompt) and the rest
     (target).  Choice queries score ``answer_prefix + option`` as the target; the
@@ -333,8 +335,12 @@ class ParametricSystem:
         self.memory = memory
 
     def write(self, records: Sequence[MemoryRecord]) -> int:
-        from memkit.editing.types import EditRequest
+        from memkit.editing.types import Document, EditRequest
 
+        if getattr(self.memory, "takes_documents", False):
+            if records:
+                self.memory.write([Document(id=r.id, text=r.text, source=r.id) for r in records])
+            return len(records)
         requests = []
         for r in records:
             if r.edit is not None:
@@ -351,7 +357,8 @@ class ParametricSystem:
         return len(requests)
 
     def forget(self, record_ids: Sequence[str]) -> int:
-        return 0
+        forget = getattr(self.memory, "forget", None)
+        return int(forget(list(record_ids))) if forget is not None else 0
 
     def answer(self, queries: Sequence[Query]) -> list[Answer]:
         out = []
@@ -417,7 +424,12 @@ def parametric_system(spec: SystemSpec, workdir: Path, task: Any) -> BenchSystem
     """``parametric``: a registered parametric memory (``backend=``)."""
     from memkit.registry import parametric_memories
 
-    return ParametricSystem(spec.name, parametric_memories.create(spec.backend))
+    if spec.weights is None:
+        return ParametricSystem(spec.name, parametric_memories.create(spec.backend))
+    config_class = parametric_memories.config_class(spec.backend)
+    if config_class is None or "weights" not in config_class.model_fields:
+        raise InvalidInputError(f"the parametric back end {spec.backend!r} takes no weights= file")
+    return ParametricSystem(spec.name, parametric_memories.create(spec.backend, config=config_class(weights=spec.weights)))
 
 
 def build_system(spec: SystemSpec | str, workdir: Path, task: Any) -> BenchSystem:

@@ -7,14 +7,21 @@ Back ends (``memkit.registry.parametric_memories``):
 
 - ``wise``: WISE side-memory editing, WISE-Merge (Wang et al., NeurIPS 2024);
 - ``wise-retrieve``: WISE-Retrieve, shards kept apart and routed among;
-- ``ft-l``: plain fine-tuning of the same layer (the paper's FT-L baseline).
+- ``ft-l``: plain fine-tuning of the same layer (the paper's FT-L baseline);
+- ``compression``: a compression memory bank (CMT, Li et al. 2024; MAC, Tack et al. 2024): documents compressed
+  into a few vectors each, aggregated per question into memory slots the frozen model reads;
+- ``adapter``: a generative adapter (Chen et al. 2024): documents turned into a low-rank weight update in one
+  forward pass.
+
+Document memories (:class:`memkit.editing.documents.DocumentMemory`) take documents (or notes) whole, not
+prompt/target edits, and can ``forget`` them by id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from memkit.editing import ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
+from memkit.editing import compression, ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
 from memkit.editing.data import load_edit_dataset, parse_edit_record
 from memkit.editing.ft.config import FTConfig
 from memkit.editing.metrics import evaluate_edits, locality_baseline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EditorConfig"]
+__all__ = ["EditorConfig", "DocumentMemoryConfig"]
 
 
 class EditorConfig(BaseModel):
@@ -26,3 +26,17 @@ class EditorConfig(BaseModel):
         description="during an edit, compute the frozen layers below the edited one once and replay them "
         "(exact; saves most of the forward pass)",
     )
+
+
+class DocumentMemoryConfig(BaseModel):
+    """Options every document memory has.  Subclasses add a ``kind`` and their own."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    weights: str | None = Field(
+        default=None, description="file of trained weights (written by the back end's training script); "
+        "None: untrained, initialised from `seed`")
+    chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
+    max_length: int = Field(default=256, ge=8, description="prompt + target tokens kept (longer prompts are cut on the left)")
+    max_doc_tokens: int = Field(default=128, ge=4, description="tokens of a document read (longer ones are cut)")
+    seed: int = 0

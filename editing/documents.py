@@ -25,78 +25,17 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from memkit.editing.backend import _progress
+from memkit.editing.config import DocumentMemoryConfig
 from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
-from memkit.editing.types import EditRequest, TargetScore, WriteReport
-from memkit.errors import EditingError, InvalidInputError, validation_message
+from memkit.editing.types import Document, EditRequest, TargetScore, WriteReport, as_document
+from memkit.errors import EditingError, InvalidInputError
 from memkit.hf.hooks import slot_mask
 from memkit.hf.load import frozen_base, require_editing_deps
 from memkit.hf.runtime import CausalLM, chat_prompt
-from memkit.types import new_id
 
 __all__ = ["Document", "DocumentMemoryConfig", "DocumentMemory", "as_document"]
-
-
-class Document(BaseModel):
-    """One document a memory takes in, under an id (a note id when it comes from a memkit memory)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(default_factory=new_id, min_length=1, max_length=128)
-    text: str
-    source: str | None = None
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
-        return v
-
-
-def as_document(item: Document | EditRequest | dict[str, Any] | str) -> Document:
-    """A :class:`Document` from a document, an edit request (its prompt and target as one text), a dict or a text."""
-    if isinstance(item, Document):
-        return item
-    if isinstance(item, EditRequest):
-        return Document(id=item.id, text=f"{item.prompt} {item.target_new.strip()}", source=item.source)
-    if isinstance(item, str):
-        return _validated({"text": item})
-    if isinstance(item, dict):
-        if "text" not in item and "prompt" in item:
-            return as_document(_request(item))
-        return _validated(item)
-    raise InvalidInputError(f"write takes Document records, edit requests, dicts or texts, got {type(item).__name__}")
-
-
-def _validated(data: dict[str, Any]) -> Document:
-    try:
-        return Document.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(f"not a valid document: {validation_message(exc, 'document')}") from None
-
-
-def _request(data: dict[str, Any]) -> EditRequest:
-    try:
-        return EditRequest.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(f"not a valid edit request: {validation_message(exc, 'request')}") from None
-
-
-class DocumentMemoryConfig(BaseModel):
-    """Options every document memory has.  Subclasses add a ``kind`` and their own."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    weights: str | None = Field(
-        default=None, description="file of trained weights (written by the back end's training script); "
-        "None: untrained, initialised from `seed`")
-    chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
-    max_length: int = Field(default=256, ge=8, description="prompt + target tokens kept (longer prompts are cut on the left)")
-    max_doc_tokens: int = Field(default=128, ge=4, description="tokens of a document read (longer ones are cut)")
-    seed: int = 0
 
 
 class DocumentMemory:
@@ -104,6 +43,7 @@ class DocumentMemory:
 
     name: ClassVar[str] = "documents"
     config_class: ClassVar[type[DocumentMemoryConfig]] = DocumentMemoryConfig
+    takes_documents: ClassVar[bool] = True  # Memory.consolidate writes whole notes, not facts split into edits
     n_slots: int = 0
 
     def __init__(self, config: DocumentMemoryConfig | None = None, *, model: Any = None, tokenizer: Any = None,
@@ -150,6 +90,11 @@ class DocumentMemory:
     def _describe_state(self) -> dict[str, Any]:
         return {}
 
+    def _n_slots(self) -> int:
+        """Memory slots in front of each prompt now: ``n_slots`` while the memory is in use (subclasses may say 0
+        when there is nothing to put in them, so an empty memory runs the base model's exact prompts)."""
+        return self.n_slots if self.enabled else 0
+
     # -- tokens ---------------------------------------------------------------------------------
     def doc_ids(self, text: str) -> list[int]:
         """A document's token ids (cut to ``max_doc_tokens``)."""
@@ -170,23 +115,23 @@ class DocumentMemory:
             raise InvalidInputError(f"the target {target!r} encodes to no tokens")
         return ids
 
-    def _row(self, prompt: str, target: str | None = None) -> tuple[list[int], list[int], list[int]]:
+    def _row(self, prompt: str, target: str | None, n_slots: int) -> tuple[list[int], list[int], list[int]]:
         """(slots + prompt ids, the prompt ids alone, target ids), the prompt cut on the left to fit."""
         prompt_ids = self.prompt_ids(prompt)
         target_ids = self.target_ids(prompt_ids, target) if target is not None else []
-        room = self.config.max_length - len(target_ids) - self.n_slots
+        room = self.config.max_length - len(target_ids) - n_slots
         if room < 1:
             raise InvalidInputError(f"the target {target!r} is longer than max_length={self.config.max_length}")
         prompt_ids = prompt_ids[-room:]
         slot = self.tokenizer.pad_token_id
-        return [slot] * self.n_slots + prompt_ids, prompt_ids, target_ids
+        return [slot] * n_slots + prompt_ids, prompt_ids, target_ids
 
     @contextlib.contextmanager
-    def _in_use(self, queries: list[list[int]], attention_mask: torch.Tensor) -> Iterator[None]:
+    def _in_use(self, queries: list[list[int]], attention_mask: torch.Tensor, n_slots: int) -> Iterator[None]:
         if not self.enabled:
             yield
             return
-        with self._conditioned(queries, slot_mask(attention_mask, self.n_slots)):
+        with self._conditioned(queries, slot_mask(attention_mask, n_slots)):
             yield
 
     # -- the protocol ----------------------------------------------------------------------------
@@ -235,10 +180,12 @@ class DocumentMemory:
         if isinstance(prompts, str) or isinstance(targets, str) or len(prompts) != len(targets):
             raise InvalidInputError("score needs two lists of the same length: prompts and targets")
         out: list[TargetScore] = []
+        n_slots = self._n_slots()
         for lo in range(0, len(prompts), batch_size):
-            rows = [self._row(p, t) for p, t in zip(prompts[lo : lo + batch_size], targets[lo : lo + batch_size], strict=True)]
+            rows = [self._row(p, t, n_slots)
+                    for p, t in zip(prompts[lo : lo + batch_size], targets[lo : lo + batch_size], strict=True)]
             ids, attn, labels = self.collate([(head, target) for head, _, target in rows])
-            with self._in_use([q for _, q, _ in rows], attn):
+            with self._in_use([q for _, q, _ in rows], attn, n_slots):
                 logits = self.model(input_ids=ids, attention_mask=attn, use_cache=False).logits.float()
             logp = logits[:, :-1].log_softmax(-1)
             gold = labels[:, 1:]
@@ -268,9 +215,10 @@ class DocumentMemory:
 
     def loss(self, prompts: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
         """Mean cross-entropy of the targets after their prompts, the memory in use, with gradients (for training)."""
-        rows = [self._row(p, t) for p, t in zip(prompts, targets, strict=True)]
+        n_slots = self._n_slots()
+        rows = [self._row(p, t, n_slots) for p, t in zip(prompts, targets, strict=True)]
         ids, attn, labels = self.collate([(head, target) for head, _, target in rows])
-        with self._in_use([q for _, q, _ in rows], attn):
+        with self._in_use([q for _, q, _ in rows], attn, n_slots):
             logits = self.model(input_ids=ids, attention_mask=attn, use_cache=False).logits
         return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
 
@@ -281,10 +229,12 @@ class DocumentMemory:
             raise InvalidInputError("generate takes a list of prompts")
         if not prompts:
             return []
-        rows = [self._row(p) for p in prompts]
+        n_slots = self._n_slots()
+        rows = [self._row(p, None, n_slots) for p in prompts]
         queries = [q for _, q, _ in rows]
         new = self.lm.generate([head for head, _, _ in rows], max_new_tokens=max_new_tokens,
-                               eos_token_id=self.tokenizer.eos_token_id, around=lambda attn: self._in_use(queries, attn))
+                               eos_token_id=self.tokenizer.eos_token_id,
+                               around=lambda attn: self._in_use(queries, attn, n_slots))
         return [self.tokenizer.decode(row, skip_special_tokens=True) for row in new]
 
     @contextlib.contextmanager

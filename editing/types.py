@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from memkit.errors import InvalidInputError, validation_message
 from memkit.types import new_id
 
-__all__ = ["EditRequest", "TargetScore", "WriteReport", "EditMetrics"]
+__all__ = ["EditRequest", "TargetScore", "WriteReport", "EditMetrics", "Document", "as_document"]
 
 
 class EditRequest(BaseModel):
@@ -97,3 +98,49 @@ class EditMetrics(BaseModel):
     generalization: float | None = None
     locality: float | None = None
     per_edit: list[dict[str, float | str | None]] = Field(default_factory=list)
+
+
+class Document(BaseModel):
+    """One document a memory takes in, under an id (a note id when it comes from a memkit memory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=128)
+    text: str
+    source: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+def as_document(item: Document | EditRequest | dict[str, Any] | str) -> Document:
+    """A :class:`Document` from a document, an edit request (its prompt and target as one text), a dict or a text."""
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, EditRequest):
+        return Document(id=item.id, text=f"{item.prompt} {item.target_new.strip()}", source=item.source)
+    if isinstance(item, str):
+        return _validated({"text": item})
+    if isinstance(item, dict):
+        if "text" not in item and "prompt" in item:
+            return as_document(_request(item))
+        return _validated(item)
+    raise InvalidInputError(f"write takes Document records, edit requests, dicts or texts, got {type(item).__name__}")
+
+
+def _validated(data: dict[str, Any]) -> Document:
+    try:
+        return Document.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(f"not a valid document: {validation_message(exc, 'document')}") from None
+
+
+def _request(data: dict[str, Any]) -> EditRequest:
+    try:
+        return EditRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(f"not a valid edit request: {validation_message(exc, 'request')}") from None

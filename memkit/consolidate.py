@@ -6,6 +6,9 @@ splits into a prompt and a target: "The capital of Atlantis is Poseidonia." give
 ("The capital of Atlantis is", "Poseidonia"); "Alice moved to Lisbon." gives
 ("Alice moved to", "Lisbon").  Other notes (questions, several sentences, long or
 opinion-like text, superseded notes) are skipped and listed in the report with a reason.
+
+A document memory (``takes_documents``: the compression bank, the generative adapter) takes every current note
+whole, as a document under the note's id; superseded notes are skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from memkit.filters import build_filter
 if TYPE_CHECKING:
     from memkit.engine import Engine
 
-__all__ = ["consolidate", "note_to_edit", "ConsolidationReport", "SkippedNote"]
+__all__ = ["consolidate", "note_to_edit", "note_to_document", "ConsolidationReport", "SkippedNote"]
 
 _MAX_WORDS = 30
 _MAX_TARGET_WORDS = 6
@@ -61,7 +64,7 @@ class ConsolidationReport(BaseModel):
     backend: str
     notes_seen: int = 0
     written: int = 0
-    edits: list[dict[str, str]] = Field(default_factory=list, description="note_id, request_id, prompt, target")
+    edits: list[dict[str, str]] = Field(default_factory=list, description="note_id, request_id, and the prompt and target of an edit")
     skipped: list[SkippedNote] = Field(default_factory=list)
     seconds: float = 0.0
     write_report: dict[str, Any] | None = None
@@ -128,6 +131,15 @@ def note_to_edit(note: Any) -> tuple[Any | None, str | None]:
     return EditRequest(id=f"note-{note.id}", prompt=prompt, target_new=target, subject=subject, source=note.id), None
 
 
+def note_to_document(note: Any) -> tuple[Any | None, str | None]:
+    """``(Document, None)`` for a current note (its id and content), else ``(None, reason)``."""
+    from memkit.editing.documents import Document
+
+    if getattr(note, "is_current", True) is False:
+        return None, "superseded (no longer valid)"
+    return Document(id=note.id, text=note.content, source=note.id), None
+
+
 def consolidate(
     engine: Engine,
     backend: Any,
@@ -153,19 +165,20 @@ def consolidate(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
     report = ConsolidationReport(backend=str(getattr(backend, "name", type(backend).__name__)))
-    requests = []
+    documents = bool(getattr(backend, "takes_documents", False))
+    requests: list[Any] = []
     for note in engine.store.iter_notes(build_filter(filters, user_id=user_id, include_superseded=True)):
         if limit is not None and len(requests) >= limit:
             break
         report.notes_seen += 1
-        request, reason = note_to_edit(note)
+        request, reason = note_to_document(note) if documents else note_to_edit(note)
         if request is None:
             report.skipped.append(SkippedNote(note_id=note.id, reason=reason or "not a fact"))
             continue
         requests.append(request)
-        report.edits.append(
-            {"note_id": note.id, "request_id": request.id, "prompt": request.prompt, "target": request.target_new}
-        )
+        report.edits.append({"note_id": note.id, "request_id": request.id} if documents else
+                            {"note_id": note.id, "request_id": request.id, "prompt": request.prompt,
+                             "target": request.target_new})
     start = time.perf_counter()
     if requests:
         written = backend.write(requests, progress=progress)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["decoder_layers", "states_before", "slots_at", "linear_deltas", "slot_mask"]
+__all__ = ["decoder_layers", "states_before", "slots_at", "starting_at", "linear_deltas", "slot_mask"]
 
 
 def decoder_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
@@ -107,6 +107,32 @@ def slots_at(model: nn.Module, layer: int, mask: torch.Tensor, vectors: torch.Te
 
 
 @contextlib.contextmanager
+def starting_at(model: nn.Module, layer: int, states: torch.Tensor) -> Iterator[None]:
+    """Within the block, the model's forward skips blocks ``0..layer-1`` and feeds ``states`` (as
+    :func:`states_before` returned them for the same inputs) to block ``layer``: exact, and the lower blocks cost
+    nothing (training reuses the frozen lower blocks' output across steps)."""
+    _, blocks = decoder_layers(model)
+    if not 0 < layer < len(blocks):
+        raise ConfigError(f"layer {layer} is outside 1..{len(blocks) - 1}")
+
+    def skip(*args: Any, **kwargs: Any) -> Any:
+        return _hidden(args, kwargs)
+
+    def give(*args: Any, **kwargs: Any) -> Any:
+        if _hidden(args, kwargs).shape[:2] != states.shape[:2]:
+            raise ConfigError("starting_at: the forward pass's inputs are not the ones the states were taken for")
+        return states
+
+    for i in range(layer):
+        blocks[i].forward = give if i == layer - 1 else skip
+    try:
+        yield
+    finally:
+        for i in range(layer):
+            del blocks[i].forward
+
+
+@contextlib.contextmanager
 def linear_deltas(model: nn.Module, deltas: Mapping[str, Callable[[torch.Tensor], torch.Tensor]]) -> Iterator[None]:
     """Within the block, each named linear module's output gets ``delta(x)`` added (``x`` its input): a weight
     update ``W + ΔW`` applied without touching ``W``."""
@@ -128,3 +154,34 @@ def linear_deltas(model: nn.Module, deltas: Mapping[str, Callable[[torch.Tensor]
     finally:
         for handle in handles:
             handle.remove()
+
+
+def inputs_of(model: nn.Module, names: list[str], input_ids: torch.Tensor,
+              attention_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The input (first argument, or ``hidden_states``) of each named module in one forward pass of the model;
+    the pass stops once every one has run (modules above the last never run).  Each must run once per pass."""
+    modules = dict(model.named_modules())
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise ConfigError(f"the model has no module {missing[0]!r}")
+    got: dict[str, torch.Tensor] = {}
+
+    def grab_for(name: str) -> Callable[..., None]:
+        def grab(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            got[name] = _hidden(args, kwargs)
+            if len(got) == len(set(names)):
+                raise _Stop
+
+        return grab
+
+    handles = [modules[n].register_forward_pre_hook(grab_for(n), with_kwargs=True) for n in dict.fromkeys(names)]
+    try:
+        model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, logits_to_keep=1)
+    except _Stop:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    if len(got) < len(set(names)):
+        raise ConfigError(f"modules {sorted(set(names) - set(got))} did not run in the forward pass")
+    return {n: got[n] for n in names}

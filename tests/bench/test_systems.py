@@ -159,6 +159,32 @@ def test_parametric_system_writes_edit_specs_and_text_halves():
         system.write([MemoryRecord(id="c", text="single")])
 
 
+def test_parametric_system_writes_whole_records_to_a_document_memory_and_forgets_them(tmp_path):
+    pytest.importorskip("torch")
+    from memkit.editing import create_memory
+    from memkit.editing.compression import CompressionConfig
+    from tests.tiny_models import bpe_tokenizer, tiny_llama
+
+    tok = bpe_tokenizer(["Alice lives in Lisbon.", "one two three"] * 5, vocab_size=300, min_frequency=1)
+    bank = create_memory("compression", config=CompressionConfig(n_memory=2, key_dim=8),
+                         model=tiny_llama(tok, hidden=32, layers=2), tokenizer=tok)
+    system = ParametricSystem("p", bank)
+    assert system.write([MemoryRecord(id="a", text="Alice lives in Lisbon."), MemoryRecord(id="b", text="one")]) == 2
+    assert {d.id: d.text for d in bank.docs.values()} == {"a": "Alice lives in Lisbon.", "b": "one"}
+    assert system.forget(["a", "zz"]) == 1 and bank.ids == ["b"]
+    assert system.forget(["zz"]) == 0
+
+
+def test_parametric_weights_are_passed_to_the_back_end(tmp_path):
+    pytest.importorskip("torch")
+    spec = SystemSpec.parse(f"parametric:backend=compression,weights={tmp_path / 'w.safetensors'}")
+    assert spec.weights.endswith("w.safetensors") and SystemSpec.parse(spec.name) == spec
+    with pytest.raises(InvalidInputError, match="takes no weights"):
+        build_system("parametric:backend=ft-l,weights=x", tmp_path, RecognitionRecallRetentionTask())
+    with pytest.raises(InvalidInputError, match="only for parametric"):
+        SystemSpec.parse("retrieval:weights=x")
+
+
 def test_system_specs_parse_and_name():
     assert SystemSpec.parse("retrieval").name == "retrieval"
     spec = SystemSpec.parse("retrieval:reader=litellm:ollama/llama3:8b, k=6")

@@ -82,3 +82,20 @@ def test_consolidate_into_wise(fast_mem, tiny_llama, tiny_tokenizer):
     report = fast_mem.consolidate(wise, progress=False)
     assert report.written == 1 and wise.n_writes == 1
     assert wise.score(["Alice moved to"], ["Lisbon"])[0].token_accuracy == 1.0
+
+
+def test_consolidate_whole_notes_into_a_document_memory(fast_mem, tiny_llama, tiny_tokenizer):
+    pytest.importorskip("torch")
+    from memkit.editing import create_memory
+    from memkit.editing.compression import CompressionConfig
+
+    kept = fast_mem.add("Alice moved to Lisbon. She likes the trams there.")
+    old = fast_mem.add("Bob works at Initech.")
+    new = fast_mem.add("Bob works at Hooli.", supersedes=old.id)
+    bank = create_memory("compression", config=CompressionConfig(n_memory=2, key_dim=16), model=tiny_llama,
+                         tokenizer=tiny_tokenizer)
+    report = fast_mem.consolidate(bank, progress=False)
+    current = {kept.id: kept.content, new.id: new.content}
+    assert {d.id: d.text for d in bank.docs.values()} == current and bank.ids == list(bank.docs)
+    assert report.written == 2 and [e["note_id"] for e in report.edits] == list(bank.docs)
+    assert [(s.note_id, s.reason) for s in report.skipped] == [(old.id, "superseded (no longer valid)")]
