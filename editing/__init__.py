@@ -11,7 +11,9 @@ Back ends (``memkit.registry.parametric_memories``):
 - ``compression``: a compression memory bank (CMT, Li et al. 2024; MAC, Tack et al. 2024): documents compressed
   into a few vectors each, aggregated per question into memory slots the frozen model reads;
 - ``adapter``: a generative adapter (Chen et al. 2024): documents turned into a low-rank weight update in one
-  forward pass.
+  forward pass;
+- ``dsi``: DSI++ (Tay et al. 2022; Mehta et al. 2023): the model learns to map a note, or a query, to the note's
+  id; ``search`` decodes ranked ids held to a prefix trie.
 
 Document memories (:class:`memkit.editing.documents.DocumentMemory`) take documents (or notes) whole, not
 prompt/target edits, and can ``forget`` them by id.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memkit.editing import compression, ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
+from memkit.editing import compression, dsi, ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
 from memkit.editing.data import load_edit_dataset, parse_edit_record
 from memkit.editing.ft.config import FTConfig
 from memkit.editing.metrics import evaluate_edits, locality_baseline

@@ -75,6 +75,14 @@ class DocumentMemory:
     def _remove(self, ids: list[str]) -> None:
         raise NotImplementedError
 
+    def _add_all(self, docs: list[Document], batch_size: int, advance: Any) -> None:
+        """Take in one write's documents: by default ``_add`` in batches, with no gradients (no training)."""
+        for lo in range(0, len(docs), batch_size):
+            with torch.no_grad():
+                self._add(docs[lo : lo + batch_size])
+            for _ in docs[lo : lo + batch_size]:
+                advance()
+
     def _conditioned(self, queries: list[list[int]], mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
         raise NotImplementedError
 
@@ -137,26 +145,25 @@ class DocumentMemory:
     # -- the protocol ----------------------------------------------------------------------------
     def write(self, items: Sequence[Document | EditRequest | dict[str, Any] | str], *, progress: bool = False,
               batch_size: int = 16) -> WriteReport:
-        """Take documents in (a document with an id already held replaces it); no training, forward passes only."""
+        """Take documents in (a document with an id already held, or repeated, replaces the earlier one).  Every
+        document is checked before anything held changes."""
         if isinstance(items, str | Document | dict):
             raise InvalidInputError("write takes a list of documents")
-        docs = [as_document(i) for i in items]
+        docs = list({d.id: d for d in (as_document(i) for i in items)}.values())
+        for d in docs:
+            self.doc_ids(d.text)
         report = WriteReport(backend=self.name)
         start = time.perf_counter()
+        replaced = [d.id for d in docs if d.id in self.docs]
+        if replaced:
+            self._remove(replaced)
         with _progress(progress, f"{self.name}: reading documents", len(docs)) as advance:
-            for lo in range(0, len(docs), batch_size):
-                chunk = docs[lo : lo + batch_size]
-                replaced = [d.id for d in chunk if d.id in self.docs]
-                if replaced:
-                    self._remove(replaced)
-                with torch.no_grad():
-                    self._add(chunk)
-                for d in chunk:
-                    self.docs[d.id] = d
-                    report.request_ids.append(d.id)
-                    report.steps.append(0)
-                    report.final_loss.append(0.0)
-                    advance()
+            self._add_all(docs, batch_size, advance)
+        for d in docs:
+            self.docs[d.id] = d
+            report.request_ids.append(d.id)
+            report.steps.append(0)
+            report.final_loss.append(0.0)
         self.n_writes += len(docs)
         report.written = len(docs)
         report.seconds = time.perf_counter() - start
@@ -212,6 +219,16 @@ class DocumentMemory:
             if target:
                 labels[i, len(head) : n] = torch.tensor(target)
         return ids.to(self.device), attn.to(self.device), labels.to(self.device)
+
+    def target_positions(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For training on a collated batch: the positions whose logits are needed (``logits_to_keep``), and the
+        (row, index into those positions, target id) of every target token."""
+        gold = labels[:, 1:]
+        rows, cols = (gold >= 0).nonzero(as_tuple=True)
+        keep = sorted(set(cols.tolist()))
+        index = {p: k for k, p in enumerate(keep)}
+        return (torch.tensor(keep, device=labels.device), rows,
+                torch.tensor([index[int(p)] for p in cols], device=labels.device), gold[rows, cols])
 
     def loss(self, prompts: Sequence[str], targets: Sequence[str]) -> torch.Tensor:
         """Mean cross-entropy of the targets after their prompts, the memory in use, with gradients (for training)."""

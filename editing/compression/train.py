@@ -60,17 +60,12 @@ def _batches(bank: CompressionBank, fact_sets: list[list[DocFact]], n: int, bank
         asked = chosen[:questions]
         rows = [bank._row(f.prompt, " " + f.answer, bank.n_slots) for f in asked]
         ids, attn, labels = bank.collate([(head, target) for head, _, target in rows])
-        gold = labels[:, 1:]
-        r, c = (gold >= 0).nonzero(as_tuple=True)
-        keep = sorted(set(c.tolist()))
-        index = {p: k for k, p in enumerate(keep)}
+        keep, r, c, targets = bank.target_positions(labels)
         doc_states, doc_mask = bank.states(docs)
         q_states, q_mask = bank.states([q for _, q, _ in rows])
         with torch.no_grad():
             lm_states = states_before(bank.model, bank.layer_index, ids, attn)
-        out.append(_Batch(doc_states, doc_mask, q_states, q_mask, ids, attn, lm_states,
-                          torch.tensor(keep, device=ids.device), r, torch.tensor([index[int(p)] for p in c]),
-                          gold[r, c]))
+        out.append(_Batch(doc_states, doc_mask, q_states, q_mask, ids, attn, lm_states, keep, r, c, targets))
         progress.advance(task)
     return out
 

@@ -170,6 +170,33 @@ class CausalLM:
         return [row[width:].tolist() for row in out]
 
 
+    def beam_search(self, prompt: Sequence[int], *, allowed: Callable[[list[int]], list[int]], beams: int,
+                    max_new_tokens: int, around: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
+                    ) -> list[tuple[list[int], float]]:
+        """The ``beams`` best continuations of one prompt, each token held to ``allowed(tokens so far)`` (a prefix
+        trie), best first, with their summed log-probabilities."""
+        import torch
+
+        eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        ids = torch.tensor([list(prompt)], device=self.model.device)
+        attn = torch.ones_like(ids)
+        width = ids.shape[1]
+
+        def fn(_batch: int, sent: Any) -> list[int]:
+            return allowed(sent[width:].tolist()) or [eos]
+
+        with torch.no_grad(), (around(attn.bool()) if around is not None else contextlib.nullcontext()):
+            out = self.model.generate(input_ids=ids, attention_mask=attn, num_beams=beams, num_return_sequences=beams,
+                                      max_new_tokens=max_new_tokens, prefix_allowed_tokens_fn=fn, do_sample=False,
+                                      length_penalty=0.0, early_stopping=True, eos_token_id=eos, pad_token_id=pad,
+                                      output_scores=True, return_dict_in_generate=True)
+        found = []
+        for seq, score in zip(out.sequences[:, width:].tolist(), out.sequences_scores.tolist(), strict=True):
+            found.append((seq[: seq.index(eos) + 1] if eos in seq else seq, float(score)))
+        return found
+
+
 _SHARED: dict[tuple[str, str], CausalLM] = {}
 _SHARED_LOCK = threading.Lock()
 
