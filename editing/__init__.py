@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memkit.editing import compression, dsi, ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
+from memkit.editing import adapter, compression, dsi, ft, wise  # noqa: F401  each back end's package registers itself in its light __init__
 from memkit.editing.data import load_edit_dataset, parse_edit_record
 from memkit.editing.ft.config import FTConfig
 from memkit.editing.metrics import evaluate_edits, locality_baseline

@@ -17,7 +17,7 @@ class CompressionConfig(DocumentMemoryConfig):
     slots written into the frozen model's residual stream at the same block."""
 
     kind: Literal["compression"] = "compression"
-    layer_fraction: float = Field(default=0.5, gt=0.0, lt=1.0, description=(
+    layer_fraction: float = Field(default=0.6, gt=0.0, lt=1.0, description=(
         "the decoder block (as a fraction of the depth) whose input states the compressor reads and into whose "
         "input the memory slots are written; the blocks below it never see the memory"))
     n_memory: int = Field(default=4, ge=1, le=64, description="memory vectors per document (and slots per question)")

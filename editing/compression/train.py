@@ -87,7 +87,7 @@ def _loss(bank: CompressionBank, b: _Batch, match_weight: float) -> tuple[torch.
     return answer + match_weight * match, float(answer.detach()), hit
 
 
-def train(bank: CompressionBank, *, steps: int = 300, batches: int = 100, bank_size: int = 32, questions: int = 8,
+def train(bank: CompressionBank, *, steps: int = 240, batches: int = 80, bank_size: int = 32, questions: int = 8,
           lr: float = 1e-3, match_weight: float = 1.0, seed: int = 0, log_every: int = 25) -> list[dict[str, float]]:
     """Train ``bank``'s networks in place; returns the logged losses."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memkit.editing.compression.train", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=DEFAULT_WEIGHTS, help="safetensors file to write (default: %(default)s)")
     parser.add_argument("--base-model", default=None, help="base model (default: the bundled SmolLM2-135M-Instruct)")
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--batches", type=int, default=100, help="distinct training batches (cycled)")
+    parser.add_argument("--steps", type=int, default=240)
+    parser.add_argument("--batches", type=int, default=80, help="distinct training batches (cycled)")
     parser.add_argument("--bank", type=int, default=32, help="documents in a batch's bank")
     parser.add_argument("--questions", type=int, default=8, help="questions asked per batch")
     parser.add_argument("--lr", type=float, default=1e-3)

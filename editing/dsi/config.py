@@ -28,9 +28,9 @@ class DSIConfig(DocumentMemoryConfig):
     lora_from: float = Field(default=0.5, ge=0.0, lt=1.0, description=(
         "adapt the blocks from this fraction of the depth up (the blocks below run without gradients)"))
     pseudo_queries: int = Field(default=4, ge=0, description="pseudo-queries made from each note (random spans)")
-    epochs: int = Field(default=12, ge=1, description="passes over a write's examples")
+    epochs: int = Field(default=6, ge=1, description="passes over a write's examples")
     batch_size: int = Field(default=16, ge=1)
-    lr: float = Field(default=2e-3, gt=0)
+    lr: float = Field(default=5e-3, gt=0)
     replay: bool = Field(default=True, description=(
         "DSI++ generative memory: each write also trains on fresh pseudo-queries of earlier notes"))
     replay_ratio: float = Field(default=1.0, ge=0.0, description="replayed examples per new example")

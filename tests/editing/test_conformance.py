@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from memkit.editing import FTConfig, TargetScore, WISEConfig, WriteReport, create_memory, load_memory  # noqa: E402
+from memkit.editing.adapter import AdapterConfig  # noqa: E402
 from memkit.editing.backend import WeightEditor  # noqa: E402
 from memkit.editing.compression import CompressionConfig  # noqa: E402
 from memkit.editing.dsi import DSIConfig  # noqa: E402
@@ -26,6 +27,7 @@ TINY = {
                                 augment=False, save_freq=2, merge_freq=4, retrieve=True),
     "ft-l": FTConfig(layer=LAYER, lr=1e-2),
     "compression": CompressionConfig(n_memory=2, key_dim=16, top_k=2),
+    "adapter": AdapterConfig(rank=8),
     "dsi": DSIConfig(docids="naive", lora_rank=4, epochs=2, pseudo_queries=1, lora_from=0.0, lr=1e-2),
 }
 BACKENDS = parametric_memories.names()
@@ -35,9 +37,21 @@ def test_every_registered_backend_has_a_tiny_config():
     assert set(BACKENDS) == set(TINY), "add a tiny configuration for the new back end to TINY"
 
 
+def _untrained_but_not_silent(memory):
+    """An untrained generative adapter is exactly the base model (its output projection starts at zero); give it
+    random output weights, as training would, so writing changes something."""
+    if memory.name == "adapter":
+        generator = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for o in memory.generator.O:
+                o.copy_(torch.randn(o.shape, generator=generator) * 0.5)
+    return memory
+
+
 @pytest.fixture(params=BACKENDS)
 def memory(request, tiny_llama, tiny_tokenizer):
-    return create_memory(request.param, config=TINY[request.param], model=tiny_llama, tokenizer=tiny_tokenizer)
+    return _untrained_but_not_silent(
+        create_memory(request.param, config=TINY[request.param], model=tiny_llama, tokenizer=tiny_tokenizer))
 
 
 def test_protocol_and_name(memory):

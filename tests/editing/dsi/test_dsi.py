@@ -147,3 +147,32 @@ def test_semantic_docids_use_the_embedder_and_bad_config_is_refused(tiny_llama, 
     with pytest.raises(EditingError, match="atomic docids"):
         atomic = DocidScheme("atomic", tiny_tokenizer)
         atomic.assign(len(atomic.pool()) + 1)
+
+
+@pytest.mark.slow
+def test_on_smollm2_a_few_dozen_notes_are_indexed_searched_and_forgotten(smollm2):
+    model, tokenizer = smollm2
+    dsi = DSIIndex(DSIConfig(docids="atomic", epochs=5, pseudo_queries=3, sam=False, replay=True, beams=5),
+                   model=model, tokenizer=tokenizer)
+    facts = doc_facts(24, split="test")
+    docs = [Document(id=f.id, text=f.document) for f in facts]
+    dsi.write(docs[:16])
+    dsi.write(docs[16:])  # a second batch, with replay of the first
+    info = dsi.describe()
+    assert info["ids_in_trie"] == 24 and info["trained_notes"] == 24 and info["train_seconds_per_100_notes"] > 0
+    found = dsi.search([d.text for d in docs], k=5)
+    assert all(h and {n for n, _ in h} <= set(dsi.docid) for h in found)
+    own = sum(h[0][0] == d.id for h, d in zip(found, docs, strict=True))
+    assert own >= 12  # half (chance: 1 in 24) after five epochs
+    dsi.forget([docs[0].id])
+    assert all(docs[0].id not in {n for n, _ in h} for h in dsi.search([docs[0].text], k=10))
+
+
+def test_a_memorys_notes_consolidate_into_the_index_and_come_back_as_notes(fast_mem, tiny_llama, tiny_tokenizer):
+    notes = [fast_mem.add(f.document) for f in FACTS[:4]]
+    dsi = DSIIndex(TINY.model_copy(update={"epochs": 30, "lr": 1e-2, "sam": False, "lora_from": 0.0}),
+                   model=tiny_llama, tokenizer=tiny_tokenizer)
+    report = fast_mem.consolidate(dsi, progress=False)
+    assert report.written == 4 and set(dsi.docid) == {n.id for n in notes}
+    found = [fast_mem.get(h[0][0]) for h in dsi.search([n.content for n in notes], k=1)]
+    assert [n.id for n in found] == [n.id for n in notes]
