@@ -1,6 +1,7 @@
 """``memkit edit`` (alias ``consolidate``): write a store's facts into a parametric memory.
 
     memkit edit --backend wise --out DIR [--store PATH] [--limit N]
+    memkit edit --backend compression --weights FILE --out DIR  # whole notes into a document memory
     memkit edit --backend wise --out DIR --edits zsre.json      # an EasyEdit edit set instead
     memkit edit query DIR "The capital of Atlantis is"
     memkit edit describe DIR
@@ -32,7 +33,10 @@ def _store(ctx: click.Context, store: Path | None) -> Path:
 
 
 @click.group("edit", cls=MemkitGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--backend", default="wise", show_default=True, help="registered parametric memory (wise, wise-retrieve, ft-l)")
+@click.option("--backend", default="wise", show_default=True,
+              help="registered parametric memory (wise, wise-retrieve, ft-l, compression, adapter, dsi)")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="trained weights of a document memory (compression, adapter)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="folder to save the memory in")
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="memory folder to read notes from (default: the main --store)")
@@ -44,16 +48,25 @@ def _store(ctx: click.Context, store: Path | None) -> Path:
 @click.option("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.pass_context
-def edit(ctx: click.Context, backend: str, out: Path | None, store: Path | None, edits_file: Path | None,
-         limit: int | None, user_id: str | None, base_model: str | None, device: str | None, as_json: bool) -> None:
-    """Consolidate factual notes into a parametric memory (e.g. WISE edits) and save it."""
+def edit(ctx: click.Context, backend: str, weights: Path | None, out: Path | None, store: Path | None,
+         edits_file: Path | None, limit: int | None, user_id: str | None, base_model: str | None, device: str | None,
+         as_json: bool) -> None:
+    """Consolidate notes into a parametric memory (facts into WISE edits, whole notes into a document memory) and
+    save it."""
     if ctx.invoked_subcommand is not None:
         return
     if out is None:
         raise click.UsageError("give --out DIR (where the edited memory is saved), or a sub-command")
     from memkit.editing import create_memory
+    from memkit.registry import parametric_memories
 
-    memory = create_memory(backend, base_model=base_model, device=device)
+    options: dict[str, Any] = {}
+    if weights is not None:
+        config_class = parametric_memories.config_class(backend)
+        if config_class is None or "weights" not in config_class.model_fields:
+            raise click.UsageError(f"--weights is for document memories (compression, adapter), not {backend!r}")
+        options["config"] = config_class(weights=str(weights))
+    memory = create_memory(backend, base_model=base_model, device=device, **options)
     if edits_file is not None:
         from memkit.editing import load_edit_dataset
 
@@ -74,7 +87,8 @@ def edit(ctx: click.Context, backend: str, out: Path | None, store: Path | None,
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"wrote {report['written']} edit(s) into {visible(backend)}; saved to {visible(folder)}")
+    what = "document(s)" if getattr(memory, "takes_documents", False) else "edit(s)"
+    click.echo(f"wrote {report['written']} {what} into {visible(backend)}; saved to {visible(folder)}")
     for skipped in report.get("skipped", []):
         click.echo(f"  skipped {visible(skipped['note_id'])}: {visible(skipped['reason'])}")
 
@@ -100,8 +114,10 @@ def describe(folder: Path) -> None:
     from memkit.editing.persist import read_manifest
 
     manifest = read_manifest(folder)
-    summary = {k: manifest[k] for k in ("backend", "base_model", "layer", "writes", "config")}
-    summary["requests"] = manifest["requests"][:20]
+    summary = {k: manifest[k] for k in ("backend", "base_model", "layer", "writes", "config") if k in manifest}
+    for held in ("requests", "documents"):  # a weight editor's edits, a document memory's documents
+        if held in manifest:
+            summary[held] = manifest[held][:20]
     click.echo(json.dumps(summary, indent=2))
 
 

@@ -62,3 +62,25 @@ def test_edits_file_and_errors(tmp_path, tiny_folder):
     assert result.exit_code == 4 and "did you mean 'wise'" in result.output
     result = runner.invoke(edit, ["describe", str(tmp_path)])
     assert result.exit_code == 1 and "not a saved memkit parametric memory" in result.output
+
+
+def test_whole_notes_into_a_compression_bank_with_trained_weights(tmp_path, tiny_folder):
+    pytest.importorskip("torch")
+    from memkit import Memory
+    from memkit.editing.compression.model import CompressionBank
+    from memkit.editing.compression.train import save_weights
+    from memkit.hf.load import load_base_model
+
+    model, tokenizer = load_base_model(tiny_folder)
+    weights = save_weights(CompressionBank(model=model, tokenizer=tokenizer), tmp_path / "w.safetensors")
+    with Memory(tmp_path / "store", FAST) as mem:
+        notes = [mem.add("Alice moved to Lisbon."), mem.add("How are you?")]
+    out, runner = tmp_path / "bank", CliRunner()
+    base = ["--store", str(tmp_path / "store"), "--out", str(out), "--base-model", str(tiny_folder), "--device", "cpu"]
+    result = runner.invoke(edit, ["--backend", "compression", "--weights", str(weights), *base])
+    assert result.exit_code == 0 and "wrote 2 document(s) into compression" in result.output, result.output
+    described = json.loads(runner.invoke(edit, ["describe", str(out)]).output)
+    assert [d["id"] for d in described["documents"]] == [n.id for n in notes]
+    assert described["config"]["weights"] == str(weights)
+    result = runner.invoke(edit, ["--backend", "wise", "--weights", str(weights), *base])
+    assert result.exit_code == 2 and "--weights is for document memories" in result.output
