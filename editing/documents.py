@@ -1,10 +1,11 @@
 """The base class of document memories: back ends that turn documents into something a frozen causal LM uses
-without the documents in its prompt (the compression memory bank, the generative adapter).
+without the documents in its prompt (the compression memory bank, the generative adapter, the DSI index).
 
 A subclass sets ``name``, ``config_class`` and ``n_slots`` and overrides:
 
 - ``_build()``: make its trainable parts (and load ``config.weights`` when set);
-- ``_add(docs)`` / ``_remove(ids)``: take documents in, drop them;
+- ``_add(docs)`` / ``_remove(ids)``: take documents in, drop them (``_add_all(docs, ...)`` instead of ``_add``
+  when a write trains on all of its documents at once, as DSI does);
 - ``_conditioned(queries, mask)``: a context manager active around the forward pass of a batch; ``queries`` are
   the rows' prompt token ids (no memory slots), ``mask`` (``(rows, width)`` bool) marks each row's ``n_slots``
   memory-slot positions (placeholders the memory writes into, see :func:`memkit.hf.hooks.slots_at`);

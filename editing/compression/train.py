@@ -58,7 +58,7 @@ def _batches(bank: CompressionBank, fact_sets: list[list[DocFact]], n: int, bank
         chosen = rng.sample(rng.choice(fact_sets), bank_size)  # one set: distinct people
         docs = [bank.doc_ids(f.document) for f in chosen]
         asked = chosen[:questions]
-        rows = [bank._row(f.prompt, " " + f.answer, bank.n_slots) for f in asked]
+        rows = [bank._row(f.prompt, f" {f.answer}.", bank.n_slots) for f in asked]  # the full stop: where to end
         ids, attn, labels = bank.collate([(head, target) for head, _, target in rows])
         keep, r, c, targets = bank.target_positions(labels)
         doc_states, doc_mask = bank.states(docs)
