@@ -227,7 +227,9 @@ class ParametricMemory(Protocol):
     """A memory that stores knowledge in model weights or learned representations.
 
     Implemented by the back ends in :mod:`memkit.editing` (``wise``, ``wise-retrieve``,
-    ``ft-l``, ...), registered in :data:`memkit.registry.parametric_memories`.  A back end
+    ``ft-l``, ``compression``, ``adapter``, ``dsi``), registered in :data:`memkit.registry.parametric_memories`.
+    Document memories (``takes_documents = True``: compression, adapter, dsi) take whole documents under ids and
+    also have ``forget(ids)``; DSI's ``score`` targets are note ids (``scores_note_ids``).  A back end
     is built as ``cls(config=None, *, model=None, tokenizer=None, base_model=None,
     device=None, dtype=None)``: with no model it loads ``base_model`` (default: the bundled
     SmolLM2-135M-Instruct) through :func:`memkit.editing.load_base_model`.

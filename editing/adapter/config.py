@@ -16,8 +16,10 @@ class AdapterConfig(DocumentMemoryConfig):
     its rank, and what the generator reads.
 
     Each target linear ``W`` (``d_in -> d_out``) of decoder block ``l`` gets ``ΔW = O · N(S) · P`` where
-    ``S = Σ_t (A h_t)(B h_t)ᵀ`` (``rank x rank``) sums over every token ``t`` of every document held, ``h_t``
-    being the context's hidden states (see ``context``), RMS-normalised per token.
+    ``S = Σ_t (A h_t)(B h_{t-key_shift})ᵀ`` (``rank x rank``) sums over every token ``t`` of every document held,
+    ``h_t`` being the context's hidden states (see ``context``), RMS-normalised per token and centred per document
+    (``center``).  The defaults (``key_shift=1``, ``center="document"``, ``keys="token"``) are what trained best on
+    the generated facts; ``key_shift=0, center="none"`` is the paper's reading.
     """
 
     kind: Literal["adapter"] = "adapter"
@@ -31,11 +33,16 @@ class AdapterConfig(DocumentMemoryConfig):
         default="linear_input", description="what the generator reads of a document: the target linear's own input "
         "(keys and queries then live in one space) or the hidden states entering the block (the residual stream)")
     key_shift: int = Field(
-        default=0, ge=0, le=8, description="keys B ĥ are read this many tokens before their values A ĥ (0: the same "
+        default=1, ge=0, le=8, description="keys B ĥ are read this many tokens before their values A ĥ (0: the same "
         "token, as in the paper; 1: the token before, so a prompt ending where a document's sentence did retrieves "
         "the word that came next there)")
+    keys: Literal["token", "prefix"] = Field(
+        default="token", description="the key paired with value token t: \"token\", B ĥ of the one token "
+        "key_shift before it (the paper: key_shift 0); \"prefix\", the sum of B ĥ over every token of the document "
+        "up to key_shift before it, so an object token is keyed by its subject's tokens too (the adapted linear "
+        "then writes the object at the subject's positions of a prompt, where the LM's attention reads attributes)")
     center: Literal["none", "document"] = Field(
-        default="none", description="before the outer products, subtract from each token's state ĥ_t the mean of "
+        default="document", description="before the outer products, subtract from each token's state ĥ_t the mean of "
         "its document's states (\"document\"), so the component every token shares does not dominate S; "
         "\"none\": the paper's raw states")
     eps: float = Field(default=1e-6, gt=0.0, description="added to the norm N divides by")

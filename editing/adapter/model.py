@@ -3,9 +3,13 @@ generated in one forward pass of the LM over each document (no gradient step at 
 
 For each target linear ``W: d_in -> d_out`` (by default ``mlp.down_proj`` of 4 blocks in the top half) the
 generator holds ``A, B: d_ctx -> r``, ``P: d_in -> r`` and ``O: r -> d_out`` and keeps, over every token ``t``
-of every document held, the running state ``S = Σ_t (A ĥ_t)(B ĥ_t)ᵀ`` (``r x r``) and the token count ``n``.
+of every document held, the running state ``S = Σ_t (A ĥ_t)(B ĥ_{t-s})ᵀ`` (``r x r``) and the pair count ``n``.
 ``ĥ_t`` is the document's hidden state (the target linear's own input by default, or the hidden state entering
-its block; see :class:`AdapterConfig`), RMS-normalised per token (parameter-free).  In use,
+its block; see :class:`AdapterConfig`), RMS-normalised per token (parameter-free) and, by default, less its
+document's mean state (``center="document"``: without it the component all tokens share dominates ``S`` and the
+trained generator learns only which answers are likely).  ``s = key_shift`` (default 1): a value token is keyed by
+the token before it, so a prompt ending where a document's sentence did (``... lives in``) retrieves the word that
+came next there; the paper's ``s = 0`` and raw states are ``AdapterConfig(key_shift=0, center="none")``.  In use,
 
     W x  ->  W x + O · N(S) · P x,      N(S) = (S / n) / (‖S / n‖_F + eps)
 
@@ -128,7 +132,7 @@ class GenerativeAdapter(DocumentMemory):
         if cfg.weights is not None:
             tensors, meta = read_weights(cfg.weights)
             mine = {"layers": self.layers, "module": cfg.module, "context": cfg.context, "key_shift": cfg.key_shift,
-                    "rank": cfg.rank, "center": cfg.center}
+                    "rank": cfg.rank, "center": cfg.center, "keys": cfg.keys}
             differ = {k: meta[k] for k, v in mine.items() if k in meta and meta[k] != v}
             if differ:
                 raise ConfigError(f"{cfg.weights} was trained with {differ}; set the same in AdapterConfig "
@@ -163,6 +167,8 @@ class GenerativeAdapter(DocumentMemory):
                 h = (h - (h * real).sum(1, keepdim=True) / real.sum(1, keepdim=True).clamp(min=1)) * real
             a = (h[:, shift:] @ self.generator.A[i]) * keep  # values
             b = h[:, : h.shape[1] - shift] @ self.generator.B[i]  # keys
+            if self.config.keys == "prefix":  # every earlier token of the document keys the value (right-padded)
+                b = b.cumsum(1)
             per_doc.append(torch.einsum("dsr,dsk->drk", a, b))
         S = torch.stack(per_doc)  # (targets, docs, r, r)
         counts = mask.sum(1).float()
@@ -271,7 +277,7 @@ class GenerativeAdapter(DocumentMemory):
         out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"base_model": self.base_model, "layers": self.layers, "module": self.config.module,
                 "context": self.config.context, "rank": self.config.rank,
-                "key_shift": self.config.key_shift, "center": self.config.center, **info}
+                "key_shift": self.config.key_shift, "center": self.config.center, "keys": self.config.keys, **info}
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in self.generator.tensors().items()}
         save_file(tensors, str(out), metadata={"memkit": json.dumps(meta)})
         return out

@@ -32,6 +32,11 @@ def nonzero(memory: GenerativeAdapter, scale: float = 0.5, seed: int = 1) -> Gen
     return memory
 
 
+def pairs(memory: GenerativeAdapter, docs: list[str]) -> int:
+    """(value, key) pairs of these documents: a token each, less ``key_shift`` per document."""
+    return sum(len(memory.doc_ids(d)) - memory.config.key_shift for d in docs)
+
+
 def held(memory: GenerativeAdapter) -> torch.Tensor:
     assert memory._total is not None
     return memory._total.S
@@ -52,15 +57,30 @@ def test_shapes_and_describe(tiny_llama, tiny_tokenizer):
     assert held(memory).shape == (2, 1, 8, 8)
     tokens = sum(len(memory.doc_ids(d)) for d in DOCS)
     info = memory.describe()
-    assert info["backend"] == "adapter" and info["documents"] == 3 and info["tokens"] == tokens
+    assert info["backend"] == "adapter" and info["documents"] == 3 and info["tokens"] == pairs(memory, DOCS)
     assert len(info["state_norms"]) == 2 and all(n > 0 for n in info["state_norms"])
     state = memory.train_state([[DOCS[0]], [DOCS[1], DOCS[2]]])
-    assert state.S.shape == (2, 2, 8, 8) and state.n.tolist() == [len(memory.doc_ids(DOCS[0])), tokens - state.n[0]]
+    assert state.S.shape == (2, 2, 8, 8) and state.n.tolist() == [pairs(memory, DOCS[:1]), pairs(memory, DOCS[1:])]
     norms = torch.linalg.matrix_norm(state.normalised(1e-6), ord="fro")
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)  # N scales each state to unit Frobenius norm
-    shifted = tiny(tiny_llama, tiny_tokenizer, key_shift=1)
+    paper = tiny(tiny_llama, tiny_tokenizer, key_shift=0, center="none")
+    paper.write(DOCS)  # the paper's raw states, key and value of one token: a pair per token
+    assert float(paper._total.n) == tokens and not torch.allclose(held(paper), held(memory))
+    shifted = tiny(tiny_llama, tiny_tokenizer, key_shift=1, center="none")
     shifted.write(DOCS)  # a key reads the token before its value: one pair fewer per document
-    assert float(shifted._total.n) == tokens - len(DOCS) and not torch.allclose(held(shifted), held(memory))
+    assert float(shifted._total.n) == tokens - len(DOCS) and not torch.allclose(held(shifted), held(paper))
+    centred = tiny(tiny_llama, tiny_tokenizer, key_shift=0, center="document")
+    centred.write(DOCS)  # each document's mean state taken out before the outer products: a different state
+    assert float(centred._total.n) == tokens and not torch.allclose(held(centred), held(paper))
+    for options in ({"center": "document"}, {"keys": "prefix", "key_shift": 1}):
+        together, alone = tiny(tiny_llama, tiny_tokenizer, **options), tiny(tiny_llama, tiny_tokenizer, **options)
+        together.write(DOCS)
+        for doc in DOCS:  # centring and prefix keys are per document: streaming still equals one shot
+            alone.write([doc])
+        assert torch.allclose(held(alone), held(together), rtol=1e-5, atol=1e-5)
+    prefix = tiny(tiny_llama, tiny_tokenizer, keys="prefix", key_shift=1, center="none")
+    prefix.write(DOCS)  # a value is keyed by every earlier token of its document
+    assert not torch.allclose(held(prefix), held(shifted))
     block = tiny(tiny_llama, tiny_tokenizer, context="block_input")
     assert block.generator.tensors()["A.0"].shape == (64, 8)  # the residual stream
     assert default_layers(30) == [15, 18, 22, 26] and default_layers(4) == [2, 3]
@@ -85,7 +105,7 @@ def test_streaming_equals_one_shot_and_conditions_the_model(tiny_llama, make_lla
     at_once = nonzero(tiny(make_llama(), tiny_tokenizer))
     at_once.write(DOCS)
     assert torch.allclose(held(streamed), held(at_once), rtol=1e-5, atol=1e-5)
-    assert float(streamed._total.n) == float(at_once._total.n) == sum(len(streamed.doc_ids(d)) for d in DOCS)
+    assert float(streamed._total.n) == float(at_once._total.n) == pairs(streamed, DOCS)
     assert logps(streamed) == pytest.approx(logps(at_once), abs=1e-4)
     assert max(abs(a - b) for a, b in zip(logps(streamed), base, strict=True)) > 1e-3  # the adapter changes scores
     with streamed.disabled():
@@ -112,7 +132,7 @@ def test_replacing_a_document_keeps_one_state(tiny_llama, tiny_tokenizer):
     memory = nonzero(tiny(tiny_llama, tiny_tokenizer))
     memory.write([{"id": "a", "text": DOCS[0]}])
     memory.write([{"id": "a", "text": DOCS[1]}])
-    assert list(memory.doc_states) == ["a"] and float(memory._total.n) == len(memory.doc_ids(DOCS[1]))
+    assert list(memory.doc_states) == ["a"] and float(memory._total.n) == pairs(memory, DOCS[1:2])
 
 
 def test_save_load_round_trip(tiny_llama, make_llama, tiny_tokenizer, tmp_path):
@@ -138,7 +158,9 @@ def test_trained_weights_file(tiny_llama, make_llama, tiny_tokenizer, tmp_path):
     loaded = tiny(make_llama(), tiny_tokenizer, weights=str(path))
     loaded.write(DOCS)
     assert loaded.score(*PROBE) == memory.score(*PROBE) and loaded.describe()["trained"] is True
-    for other in ({"rank": 4}, {"key_shift": 1}, {"layers": [0, 2]}, {"context": "block_input"}):
+    cfg = memory.config
+    for other in ({"rank": 4}, {"key_shift": cfg.key_shift + 1}, {"keys": "token" if cfg.keys == "prefix" else "prefix"}, {"layers": [0, 2]}, {"context": "block_input"},
+                  {"center": "document" if memory.config.center == "none" else "none"}):
         with pytest.raises(ConfigError, match="was trained with"):
             tiny(make_llama(), tiny_tokenizer, weights=str(path), **other)
     with pytest.raises(ConfigError, match="no adapter generator weights"):
