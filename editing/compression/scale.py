@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memkit.editing.compression.scale", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--weights", default=None, help="trained weights (default: untrained; the cost is the same)")
+    parser.add_argument("--base-model", default=None, help="base model (default: the bundled SmolLM2-135M-Instruct)")
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", default="scale-results")
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from memkit.hf.runtime import torch_threads
 
     with torch_threads(args.threads):
-        bank = CompressionBank(CompressionConfig(weights=args.weights), device="cpu")
+        bank = CompressionBank(CompressionConfig(weights=args.weights), base_model=args.base_model, device="cpu")
         docs = []
         seed = 0
         while len(docs) < max(args.sizes):

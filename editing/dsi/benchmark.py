@@ -139,6 +139,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
             ax.plot(*zip(*pts, strict=True), marker="o", label=system)
         ax.set_title(title)
         ax.set_xlabel("after batch")
+        ax.set_xticks(sorted({r["after_batch"] for r in rows}))
         ax.set_ylim(0, 1.05)
     axes[0].set_ylabel("Hits@10")
     axes[1].legend(fontsize=8)

@@ -132,3 +132,17 @@ def test_on_smollm2_the_bank_changes_answers_and_forgetting_restores_them(smollm
     assert log[-1]["answer_loss"] < log[0]["answer_loss"]
     bank.forget([f.id for f in facts])
     assert [s.log_prob for s in bank.score(prompts, targets)] == pytest.approx([s.log_prob for s in base], abs=1e-4)
+
+
+def test_the_scale_script_reports_memory_growing_with_the_bank(tmp_path, tiny_llama, tiny_tokenizer):
+    import json
+
+    from memkit.editing.compression.scale import main
+
+    folder = tmp_path / "tiny"
+    tiny_llama.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    assert main(["--sizes", "3", "6", "--questions", "2", "--base-model", str(folder), "--out", str(tmp_path / "o")]) == 0
+    rows = json.loads((tmp_path / "o" / "scale.json").read_text())["rows"]
+    assert [r["documents"] for r in rows] == [3, 6]
+    assert rows[1]["bank_mb"] == pytest.approx(2 * rows[0]["bank_mb"]) and rows[0]["score_ms_p50"] > 0
