@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,11 +27,12 @@ import torch.nn.functional as F
 
 from memkit.editing._modules import default_layer, get_module, weight_of
 from memkit.editing.config import EditorConfig
-from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
+from memkit.editing.persist import TENSORS, read_manifest, write_memory
 from memkit.editing.types import EditRequest, TargetScore, WriteReport
 from memkit.errors import EditingError, InvalidInputError, validation_message
 from memkit.hf.load import frozen_base, require_editing_deps
 from memkit.hf.runtime import CausalLM, chat_prompt
+from memkit.progress import progress_bar
 
 __all__ = ["WeightEditor", "Row", "Batch", "read_manifest"]
 
@@ -209,7 +209,7 @@ class WeightEditor:
         items = [_as_request(r) for r in requests]
         report = WriteReport(backend=self.name)
         start = time.perf_counter()
-        with _progress(progress, f"{self.name}: editing", len(items)) as advance:
+        with progress_bar(f"{self.name}: editing", len(items), progress) as bar:
             for request in items:
                 steps, loss = self._write_one(request)
                 self.n_writes += 1
@@ -217,7 +217,7 @@ class WeightEditor:
                 report.request_ids.append(request.id)
                 report.steps.append(steps)
                 report.final_loss.append(round(loss, 6))
-                advance()
+                bar.advance()
         report.written = len(items)
         report.seconds = time.perf_counter() - start
         report.total_writes = self.n_writes
@@ -285,17 +285,7 @@ class WeightEditor:
 
     def save(self, path: str | Path) -> Path:
         """Write the memory to folder ``path``: a JSON manifest plus the side weights (no model copy)."""
-        from safetensors.torch import save_file
-
-        folder = Path(path).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise InvalidInputError(f"{folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in self._state_tensors().items()}
-        save_file(tensors, str(folder / TENSORS))
-        manifest = {
-            "format": FORMAT,
-            "backend": self.name,
+        return write_memory(path, self.name, self._state_tensors(), {
             "base_model": self.base_model,
             "layer": self.layer,
             "base_fingerprint": self.base_fingerprint,
@@ -303,11 +293,7 @@ class WeightEditor:
             "writes": self.n_writes,
             "requests": self.requests,
             "state": self._state_meta(),
-        }
-        tmp = folder / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(folder / MANIFEST)
-        return folder
+        })
 
     @classmethod
     def load(
@@ -356,15 +342,3 @@ def _as_request(item: EditRequest | dict[str, Any]) -> EditRequest:
         except ValidationError as exc:
             raise InvalidInputError(f"not a valid edit request: {validation_message(exc, 'request')}") from None
     raise InvalidInputError(f"write takes EditRequest records (or dicts), got {type(item).__name__}")
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool, label: str, total: int) -> Iterator[Any]:
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)

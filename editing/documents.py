@@ -18,7 +18,6 @@ Hugging Face runtime (:mod:`memkit.hf`).
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,14 +26,14 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from memkit.editing.backend import _progress
 from memkit.editing.config import DocumentMemoryConfig
-from memkit.editing.persist import FORMAT, MANIFEST, TENSORS, read_manifest
+from memkit.editing.persist import TENSORS, read_manifest, write_memory
 from memkit.editing.types import Document, EditRequest, TargetScore, WriteReport, as_document
 from memkit.errors import EditingError, InvalidInputError
 from memkit.hf.hooks import slot_mask
 from memkit.hf.load import frozen_base, require_editing_deps
 from memkit.hf.runtime import CausalLM, chat_prompt
+from memkit.progress import progress_bar
 
 __all__ = ["Document", "DocumentMemoryConfig", "DocumentMemory", "as_document"]
 
@@ -76,13 +75,13 @@ class DocumentMemory:
     def _remove(self, ids: list[str]) -> None:
         raise NotImplementedError
 
-    def _add_all(self, docs: list[Document], batch_size: int, advance: Any) -> None:
-        """Take in one write's documents: by default ``_add`` in batches, with no gradients (no training)."""
+    def _add_all(self, docs: list[Document], batch_size: int, bar: Any) -> None:
+        """Take in one write's documents (``bar.advance(n)`` as they go): by default ``_add`` in batches, with no
+        gradients (no training)."""
         for lo in range(0, len(docs), batch_size):
             with torch.no_grad():
                 self._add(docs[lo : lo + batch_size])
-            for _ in docs[lo : lo + batch_size]:
-                advance()
+            bar.advance(len(docs[lo : lo + batch_size]))
 
     def _conditioned(self, queries: list[list[int]], mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
         raise NotImplementedError
@@ -158,8 +157,8 @@ class DocumentMemory:
         replaced = [d.id for d in docs if d.id in self.docs]
         if replaced:
             self._remove(replaced)
-        with _progress(progress, f"{self.name}: reading documents", len(docs)) as advance:
-            self._add_all(docs, batch_size, advance)
+        with progress_bar(f"{self.name}: reading documents", len(docs), progress) as bar:
+            self._add_all(docs, batch_size, bar)
         for d in docs:
             self.docs[d.id] = d
             report.request_ids.append(d.id)
@@ -271,22 +270,9 @@ class DocumentMemory:
 
     def save(self, path: str | Path) -> Path:
         """Write the memory to folder ``path``: a JSON manifest (with the documents) and its tensors (no model copy)."""
-        from safetensors.torch import save_file
-
-        folder = Path(path).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise InvalidInputError(f"{folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in self._state_tensors().items()}
-        save_file(tensors, str(folder / (TENSORS + ".tmp")))
-        (folder / (TENSORS + ".tmp")).replace(folder / TENSORS)
-        manifest = {"format": FORMAT, "backend": self.name, "base_model": self.base_model,
-                    "config": self.config.model_dump(mode="json"), "writes": self.n_writes,
-                    "documents": [d.model_dump(mode="json") for d in self.docs.values()], "state": self._state_meta()}
-        tmp = folder / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(folder / MANIFEST)
-        return folder
+        return write_memory(path, self.name, self._state_tensors(), {
+            "base_model": self.base_model, "config": self.config.model_dump(mode="json"), "writes": self.n_writes,
+            "documents": [d.model_dump(mode="json") for d in self.docs.values()], "state": self._state_meta()})
 
     @classmethod
     def load(cls, path: str | Path, *, model: Any = None, tokenizer: Any = None, device: str | None = None,

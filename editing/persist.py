@@ -12,7 +12,7 @@ from typing import Any
 
 from memkit.errors import EditingError
 
-__all__ = ["MANIFEST", "TENSORS", "FORMAT", "read_manifest"]
+__all__ = ["MANIFEST", "TENSORS", "FORMAT", "read_manifest", "write_memory"]
 
 MANIFEST = "memkit-memory.json"
 TENSORS = "memory.safetensors"
@@ -31,3 +31,23 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise EditingError(f"{file} has an unknown format {manifest.get('format') if isinstance(manifest, dict) else None!r}")
     return manifest
+
+
+def write_memory(path: str | Path, backend: str, tensors: dict[str, Any], manifest: dict[str, Any]) -> Path:
+    """Save a memory to folder ``path``: its ``tensors`` (moved to the CPU) and a manifest of ``backend`` with
+    ``manifest``'s entries, each file written beside and then renamed, so a crash leaves the previous save whole."""
+    from safetensors.torch import save_file
+
+    from memkit.errors import InvalidInputError
+
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(f"{folder} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (TENSORS + ".tmp")
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp))
+    tmp.replace(folder / TENSORS)
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"format": FORMAT, "backend": backend, **manifest}, indent=2))
+    tmp.replace(folder / MANIFEST)
+    return folder

@@ -20,7 +20,6 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +28,7 @@ from memkit.editing.compression.config import CompressionConfig
 from memkit.editing.compression.model import SHAPE_FIELDS, CompressionBank
 from memkit.editing.docfacts import DocFact, doc_facts
 from memkit.hf.hooks import slot_mask, slots_at, starting_at, states_before
+from memkit.progress import progress_bar
 
 __all__ = ["train", "main", "DEFAULT_WEIGHTS"]
 
@@ -51,23 +51,26 @@ class _Batch:
 
 
 def _batches(bank: CompressionBank, fact_sets: list[list[DocFact]], n: int, bank_size: int, questions: int,
-             rng: random.Random, progress: Any) -> list[_Batch]:
+             rng: random.Random) -> list[_Batch]:
     out = []
-    task = progress.add_task("compression: reading the training batches", total=n, info="")
-    for _ in range(n):
-        chosen = rng.sample(rng.choice(fact_sets), bank_size)  # one set: distinct people
-        docs = [bank.doc_ids(f.document) for f in chosen]
-        asked = chosen[:questions]
-        rows = [bank._row(f.prompt, f" {f.answer}.", bank.n_slots) for f in asked]  # the full stop: where to end
-        ids, attn, labels = bank.collate([(head, target) for head, _, target in rows])
-        keep, r, c, targets = bank.target_positions(labels)
-        doc_states, doc_mask = bank.states(docs)
-        q_states, q_mask = bank.states([q for _, q, _ in rows])
-        with torch.no_grad():
-            lm_states = states_before(bank.model, bank.layer_index, ids, attn)
-        out.append(_Batch(doc_states, doc_mask, q_states, q_mask, ids, attn, lm_states, keep, r, c, targets))
-        progress.advance(task)
+    with progress_bar("compression: reading the training batches", n) as bar:
+        for _ in range(n):
+            out.append(_batch(bank, rng.sample(rng.choice(fact_sets), bank_size), questions))  # one set: distinct people
+            bar.advance()
     return out
+
+
+def _batch(bank: CompressionBank, chosen: list[DocFact], questions: int) -> _Batch:
+    docs = [bank.doc_ids(f.document) for f in chosen]
+    asked = chosen[:questions]
+    rows = [bank._row(f.prompt, f" {f.answer}.", bank.n_slots) for f in asked]  # the full stop: where to end
+    ids, attn, labels = bank.collate([(head, target) for head, _, target in rows])
+    keep, r, c, targets = bank.target_positions(labels)
+    doc_states, doc_mask = bank.states(docs)
+    q_states, q_mask = bank.states([q for _, q, _ in rows])
+    with torch.no_grad():
+        lm_states = states_before(bank.model, bank.layer_index, ids, attn)
+    return _Batch(doc_states, doc_mask, q_states, q_mask, ids, attn, lm_states, keep, r, c, targets)
 
 
 def _loss(bank: CompressionBank, b: _Batch, match_weight: float) -> tuple[torch.Tensor, float, float]:
@@ -90,8 +93,6 @@ def _loss(bank: CompressionBank, b: _Batch, match_weight: float) -> tuple[torch.
 def train(bank: CompressionBank, *, steps: int = 240, batches: int = 80, bank_size: int = 32, questions: int = 8,
           lr: float = 1e-3, match_weight: float = 1.0, seed: int = 0, log_every: int = 25) -> list[dict[str, float]]:
     """Train ``bank``'s networks in place; returns the logged losses."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     rng = random.Random(seed)
     fact_sets = [doc_facts(960, split="train", seed=seed + s) for s in range(4)]  # each person once per set
     params = [p for net in bank.networks().values() for p in net.parameters()]
@@ -100,10 +101,8 @@ def train(bank: CompressionBank, *, steps: int = 240, batches: int = 80, bank_si
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     log: list[dict[str, float]] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}")) as progress:
-        data = _batches(bank, fact_sets, batches, bank_size, questions, rng, progress)
-        task = progress.add_task("compression: training", total=steps, info="")
+    data = _batches(bank, fact_sets, batches, bank_size, questions, rng)
+    with progress_bar("compression: training", steps) as bar:
         answer_sum = hit_sum = 0.0
         for step in range(1, steps + 1):
             loss, answer, hit = _loss(bank, data[(step - 1) % len(data)], match_weight)
@@ -117,8 +116,9 @@ def train(bank: CompressionBank, *, steps: int = 240, batches: int = 80, bank_si
                 n = log_every if step % log_every == 0 else step % log_every
                 log.append({"step": step, "answer_loss": answer_sum / n, "match_accuracy": hit_sum / n})
                 answer_sum = hit_sum = 0.0
-                progress.update(task, info=f"answer loss {log[-1]['answer_loss']:.3f}, match {log[-1]['match_accuracy']:.2f}")
-            progress.advance(task)
+                bar.update(description=f"compression: training (answer loss {log[-1]['answer_loss']:.3f}, "
+                                       f"match {log[-1]['match_accuracy']:.2f})")
+            bar.advance()
     for p in params:
         p.requires_grad_(False)
     return log

@@ -122,17 +122,16 @@ class DSIIndex(DocumentMemory):
             self.embedder = create_embedder(EmbedderConfig())
         return np.asarray(self.embedder.embed(texts))
 
-    def _add_all(self, docs: list[Document], batch_size: int, advance: Any) -> None:
+    def _add_all(self, docs: list[Document], batch_size: int, bar: Any) -> None:
         embeddings = self._embed([d.text for d in docs]) if self.config.docids == "semantic" else None
         for doc, docid in zip(docs, self.scheme.assign(len(docs), embeddings), strict=True):
             tokens = self.scheme.tokens(docid)
             self.docid[doc.id] = docid
             self.by_tokens[tuple(tokens)] = doc.id
             self.trie.add(tokens)
-        earlier = [d for d in self.docs.values() if d.id not in {x.id for x in docs}]
-        self.train(docs, earlier)
-        for _ in docs:
-            advance()
+        new = {d.id for d in docs}
+        self.train(docs, [d for d in self.docs.values() if d.id not in new])
+        bar.advance(len(docs))
 
     def _remove(self, ids: list[str]) -> None:
         for note_id in ids:
@@ -234,7 +233,7 @@ class DSIIndex(DocumentMemory):
 
     # -- saving -------------------------------------------------------------------------------------------
     def _state_tensors(self) -> dict[str, torch.Tensor]:
-        return {k: v for k, v in self.lora.state_dict().items()}
+        return dict(self.lora.state_dict())
 
     def _state_meta(self) -> dict[str, Any]:
         return {"scheme": self.scheme.state(), "docids": self.docid, "train_seconds": self.train_seconds,
