@@ -37,6 +37,7 @@ from memkit.editing.adapter.model import Context, GenerativeAdapter, read_weight
 from memkit.editing.docfacts import DocFact, doc_facts
 from memkit.errors import ConfigError
 from memkit.hf.hooks import starting_at, states_before
+from memkit.progress import progress_bar
 
 __all__ = ["main", "default_data_dir", "FactsTask", "BookTask", "evaluate_facts", "trained_config"]
 
@@ -69,7 +70,7 @@ class FactsTask:
         self.rows: list[tuple[list[int], list[int]]] = []
         self.lm_states: list[torch.Tensor] = []
         texts = [f for seed in range(pools) for f in doc_facts(960, split="train", seed=seed)]
-        with _bar(progress, "adapter: reading training documents", len(texts)) as advance:
+        with progress_bar("adapter: reading training documents", len(texts), progress) as bar:
             for lo in range(0, len(texts), 64):
                 chunk = texts[lo : lo + 64]
                 ctx = memory.encode([f.document for f in chunk])
@@ -83,7 +84,7 @@ class FactsTask:
                     self.lm_states.append(before[j, : len(head) + len(target)].clone())
                 self.rows += rows
                 self.facts += chunk
-                advance(len(chunk))
+                bar.advance(len(chunk))
         width = max(p.mask.shape[1] for p in parts)
         self.states = [torch.cat([_pad(p.states[i], width) for p in parts]) for i in range(len(memory.readers))]
         self.mask = torch.cat([_pad(p.mask, width) for p in parts])
@@ -164,25 +165,6 @@ def _pad(t: torch.Tensor, width: int) -> torch.Tensor:
     return torch.cat([t, torch.zeros(shape, dtype=t.dtype)], dim=1)
 
 
-def _bar(enabled: bool, label: str, total: int):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar():
-        if not enabled:
-            yield lambda n=1, **_: None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[info]}"))
-        with Progress(*columns) as progress:
-            task = progress.add_task(label, total=total, info="")
-            yield lambda n=1, info=None: progress.update(task, advance=n, **({"info": info} if info else {}))
-
-    return bar()
-
-
 @torch.no_grad()
 def evaluate_facts(memory: GenerativeAdapter, n: int, *, split: str = "test") -> dict[str, float]:
     """Exact match (the answer starts the generated text) on ``n`` facts, all their documents written at once,
@@ -245,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    if args.steps < 3:  # the one-cycle schedule needs a step to warm up and one to cool down
+        p.error("--steps must be at least 3")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -272,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
                                                 pct_start=min(0.5, args.warmup / max(1, args.steps)))
     ema: dict[str, float] = {}
     start = time.perf_counter()
-    with _bar(progress, "adapter: training", args.steps) as advance:
+    with progress_bar("adapter: training", args.steps, progress) as bar:
         for step in range(args.steps):
             use_facts = books is None or (facts is not None and rng.random() < args.facts_share)
             kind = "facts" if use_facts else "books"
@@ -284,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             sched.step()
             ema[kind] = loss.item() if kind not in ema else 0.9 * ema[kind] + 0.1 * loss.item()
             info = " ".join(f"{k} {v:.3f}" for k, v in sorted(ema.items()))
-            advance(1, info=info)
+            bar.update(description=f"adapter: training ({info})")
+            bar.advance()
             if not progress and (step % 25 == 0 or step == args.steps - 1):
                 print(f"step {step} {info} {time.perf_counter() - start:.0f}s", flush=True)
     seconds = time.perf_counter() - start
