@@ -213,8 +213,8 @@ class CompressionBank(DocumentMemory):
             raise EditingError("the saved bank's entries do not match its documents")
 
     def _describe_state(self) -> dict[str, Any]:
-        per_entry = self.vectors[0].numel() * self.vectors.element_size() + self.keys[0].numel() * self.keys.element_size() \
-            if self.ids else self.config.n_memory * self.vectors.shape[-1] * 4 + self.config.key_dim * 4
+        _, m, d = self.vectors.shape  # the bank's width is known even while it is empty
+        per_entry = m * d * self.vectors.element_size() + self.keys.shape[1] * self.keys.element_size()
         return {"layer": self.layer_index, "entries": len(self.ids), "bytes_per_entry": per_entry,
                 "bank_bytes": per_entry * len(self.ids),
                 "trained_parameters": sum(p.numel() for net in self.networks().values() for p in net.parameters()),
