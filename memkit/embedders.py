@@ -38,7 +38,7 @@ def bundled_minilm_path() -> Path:
 
 
 _MODELS: dict[tuple[str, str], SentenceTransformer] = {}  # one loaded copy per (source, device) per process
-_TRACED: dict[tuple[str, str, int], TracedEncoder | None] = {}  # and its trace per number of workers
+_TRACED: dict[tuple[str, str, int, bool], TracedEncoder | None] = {}  # and its compiled runs per workers, runtime
 _SMALL: dict[tuple[str, str, int], OneThreadWorkers] = {}  # eager: the threads that run one-batch calls
 _MODELS_LOCK = threading.Lock()
 
@@ -86,9 +86,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def engine(self) -> str:
-        """How batches are run: 'traced, N workers' or 'eager' (sentence-transformers' own encode)."""
+        """How batches are run: 'onnx, N workers', 'traced, N workers' or 'eager' (sentence-transformers' own)."""
         self._load()
-        return f"traced, {self._traced.workers} workers" if self._traced is not None else "eager"
+        return f"{self._traced.runtime}, {self._traced.workers} workers" if self._traced is not None else "eager"
 
     def _load(self) -> SentenceTransformer:
         with self._lock, _MODELS_LOCK:
@@ -116,11 +116,12 @@ class SentenceTransformerEmbedder:
                     gc.freeze()
             if self.config.traced and self.config.device == "cpu":
                 workers = self.config.workers or torch.get_num_threads()
-                if (*key, workers) not in _TRACED:
+                if (*key, workers, self.config.onnx) not in _TRACED:
                     from memkit.tracing import trace_encoder
 
-                    _TRACED[(*key, workers)] = trace_encoder(model, workers)
-                self._traced = _TRACED[(*key, workers)]
+                    onnx_source = source if self.config.onnx and Path(source).is_dir() else None
+                    _TRACED[(*key, workers, self.config.onnx)] = trace_encoder(model, workers, onnx_source)
+                self._traced = _TRACED[(*key, workers, self.config.onnx)]
             if self._traced is None and self.config.device == "cpu":
                 from memkit.tracing import OneThreadWorkers
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,7 @@ from memkit.types import Note, WriteBatch, WriteResult
 __all__ = ["Engine", "IndexNotOpen", "SerialStore"]
 
 _INDEX_DIRS = {"chroma": "chroma"}  # the vector index's folder inside the memory's, by kind (default: the kind)
+_SPEAKER_SCOPES = 256  # search scopes whose speakers are kept
 _REFILL_STEP = 1000  # notes read, re-embedded if need be, and written to the index at a time
 
 
@@ -105,7 +107,8 @@ class Engine:
         self._index: VectorIndex | None = None
         self._index_lock = threading.RLock()
         self._embedder_checked = False
-        self._speaker_cache: dict[str, Any] = {}
+        self._speakers: OrderedDict[str, tuple[int, set[str]]] = OrderedDict()  # scope -> (changes, speakers)
+        self._speakers_lock = threading.Lock()
 
     @property
     def may_hold_notes(self) -> bool:
@@ -225,13 +228,21 @@ class Engine:
         return passing if len(passing) > len(hits) else hits
 
     def speakers(self, flt: Filter) -> set[str]:
-        """Speakers in a search scope, cached until the store changes."""
-        key = (flt.without_validity().model_dump_json(), self.store.changes())
-        cached = self._speaker_cache  # read once: another reader may replace it meanwhile
-        if cached.get("key") != key:
-            cached = {"key": key, "value": self.store.speakers(flt)}
-            self._speaker_cache = cached
-        return cached["value"]
+        """Speakers in a search scope, cached (the last 256 scopes, as a daemon serves many users) until the store
+        changes."""
+        scope, changes = flt.without_validity().model_dump_json(), self.store.changes()
+        with self._speakers_lock:
+            cached = self._speakers.get(scope)
+            if cached is not None and cached[0] == changes:
+                self._speakers.move_to_end(scope)
+                return cached[1]
+        value = self.store.speakers(flt)
+        with self._speakers_lock:
+            self._speakers[scope] = (changes, value)
+            self._speakers.move_to_end(scope)
+            while len(self._speakers) > _SPEAKER_SCOPES:
+                self._speakers.popitem(last=False)
+        return value
 
     # -- committing a change ------------------------------------------------------------
     def commit(self, batch: WriteBatch, *, upsert: Sequence[Note] = (), delete: Sequence[str] = (),

@@ -94,12 +94,13 @@ class OneThreadWorkers:
 class TracedEncoder:
     """Embeds texts like ``model.encode(..., normalize_embeddings=True)``, faster and without the GIL."""
 
-    def __init__(self, model: SentenceTransformer, traced: torch.jit.ScriptModule, names: tuple[str, ...],
-                 workers: int):
+    def __init__(self, model: SentenceTransformer, forward: Callable[..., torch.Tensor], names: tuple[str, ...],
+                 workers: int, runtime: str = "traced"):
         self.model = model
-        self.traced = traced
+        self.forward = forward  # the transformer: input tensors -> last hidden state (a trace, or ONNX Runtime)
         self.names = names
         self.workers = workers
+        self.runtime = runtime
         self._batch_workers = OneThreadWorkers(workers, "memkit-embed-worker")
         # apart from the batch workers, so that a query never queues behind another thread's add_many
         self._small_workers = OneThreadWorkers(workers, "memkit-embed-small")
@@ -110,7 +111,7 @@ class TracedEncoder:
         with torch.inference_mode():
             with _TOKENIZE:  # a fast tokenizer is not safe to call from two threads at once
                 features = self.model.preprocess(list(texts))
-            features["token_embeddings"] = self.traced(*(features[n] for n in self.names))
+            features["token_embeddings"] = self.forward(*(features[n] for n in self.names))
             for module in list(self.model)[1:]:
                 features = module(features)
             out = torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
@@ -184,8 +185,11 @@ def _supported(model: SentenceTransformer) -> bool:
     )
 
 
-def trace_encoder(model: SentenceTransformer, workers: int) -> TracedEncoder | None:
-    """The traced encoder of ``model``, or None (with the reason logged) when it cannot be traced faithfully."""
+def trace_encoder(model: SentenceTransformer, workers: int, onnx_source: str | None = None) -> TracedEncoder | None:
+    """The traced encoder of ``model``, or None (with the reason logged) when it cannot be traced faithfully.
+
+    ``onnx_source``: the model's folder; its transformer then runs under ONNX Runtime (``memkit.onnxrt``), and
+    only when that cannot be made is it traced."""
     import torch
 
     if not _supported(model):
@@ -200,30 +204,54 @@ def trace_encoder(model: SentenceTransformer, workers: int) -> TracedEncoder | N
             log.info("embedder: the model takes inputs %s; running it eagerly", sorted(features))
             return None
 
-        class _Hidden(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.hf = hf
+        example = tuple(features[n] for n in names)
+        forward: Callable[..., torch.Tensor] | None = None
+        if onnx_source is not None:
+            from memkit.onnxrt import onnx_forward
 
-            def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-                return self.hf(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracer and deprecation notices; the probe below is the check
-                traced = torch.jit.trace(_Hidden().eval(), tuple(features[n] for n in names), check_trace=False)
-        except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("embedder: the model could not be traced (%s); running it eagerly", exc)
+            forward = onnx_forward(hidden_module(hf, names), onnx_source, names, example)
+        runtime = "onnx" if forward is not None else "traced"
+        if forward is None:
+            forward = _trace(hf, names, example)
+        if forward is None:
             return None
-        encoder = TracedEncoder(model, traced, names, workers)
+        encoder = TracedEncoder(model, forward, names, workers, runtime)
         want = model.encode(_PROBE, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
         try:
             got = encoder.encode(_PROBE, batch_size=len(_PROBE))
         except (RuntimeError, TypeError, ValueError, KeyError) as exc:
-            log.warning("embedder: the traced model failed its check (%s); running it eagerly", exc)
+            log.warning("embedder: the %s model failed its check (%s); running it eagerly", runtime, exc)
             return None
     err = float(np.abs(got - want).max())
     if err > _TOLERANCE:
-        log.warning("embedder: the traced model differs from the eager one by %.2g; running it eagerly", err)
+        log.warning("embedder: the %s model differs from the eager one by %.2g; running it eagerly", runtime, err)
         return None
     return encoder
+
+
+def hidden_module(hf: torch.nn.Module, names: tuple[str, ...]) -> torch.nn.Module:
+    """``hf`` as a module of positional input tensors (``names``, in order) giving its last hidden state."""
+    import torch
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hf = hf
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return self.hf(**dict(zip(names, tensors, strict=True)), return_dict=False)[0]
+
+    return _Hidden().eval()
+
+
+def _trace(hf: torch.nn.Module, names: tuple[str, ...], example: tuple[torch.Tensor, ...]) -> torch.jit.ScriptModule | None:
+    """``hf``'s last hidden state as a TorchScript trace, or None (reason logged)."""
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer and deprecation notices; the caller's probe is the check
+            return torch.jit.trace(hidden_module(hf, names), example, check_trace=False)
+    except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("embedder: the model could not be traced (%s); running it eagerly", exc)
+        return None

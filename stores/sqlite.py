@@ -29,6 +29,7 @@ from memkit.errors import EmbeddingMismatchError, NotFoundError, StoreError
 from memkit.filters import Filter
 from memkit.stores.bookkeeping import IndexBookkeeping
 from memkit.stores.ids import MIN_PREFIX, IdPrefixes
+from memkit.stores.scope_rows import ScopeRows, ScopeVectors, scope_vectors
 from memkit.stores.sqlite_sql import (
     FTS_SCHEMA,
     NOTE_COLUMNS,
@@ -87,6 +88,7 @@ class SQLiteStore(IdPrefixes, IndexBookkeeping):
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self._lock = threading.RLock()
+        self._scope_rows = ScopeRows()  # scopes' embeddings between exact searches, dropped at each write
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -190,6 +192,12 @@ class SQLiteStore(IdPrefixes, IndexBookkeeping):
     # -- writes -------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:
         """Commit ``batch`` in one transaction (see :class:`~memkit.types.WriteBatch` for the order)."""
+        try:
+            return self._write(batch)
+        finally:  # after the commit (or its failure): a scope read while it committed is not kept either
+            self._scope_rows.clear()
+
+    def _write(self, batch: WriteBatch) -> WriteResult:
         with self.transaction() as c:
             was_in_step = self.index_in_step()
             self._insert_notes(c, [note_row(n, e) for n, e in batch.insert])
@@ -344,8 +352,25 @@ class SQLiteStore(IdPrefixes, IndexBookkeeping):
                 ) -> list[list[tuple[str, float]]] | None:
         """Exact cosine search over the stored embeddings of the notes passing ``flt``.
 
-        ``None`` when more than ``max_rows`` notes pass: a scope that large is left to the vector index.
+        ``None`` when more than ``max_rows`` notes are in ``flt``'s scope (its validity aside): a scope that large
+        is left to the vector index.  A scope's rows (ids, embeddings, validity) are kept in memory between
+        searches (:class:`ScopeRows`) until the next write; the validity window is applied to them here.
         """
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if max_rows is None:  # every passing note, however many: read now, keep nothing
+            found = self._read_scope(flt, None)
+        else:
+            scope = flt.without_validity()
+            found = self._scope_rows.get((scope.model_dump_json(), max_rows, self.changes()), lambda: self._read_scope(scope, max_rows))
+        if found is None:
+            return None
+        ids, mat = found.passing(flt)
+        if not ids:
+            return [[] for _ in vectors]
+        return [[(ids[j], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
+
+    def _read_scope(self, flt: Filter, max_rows: int | None) -> ScopeVectors | None:
+        """The notes passing ``flt`` that have an embedding; None when more than ``max_rows`` pass."""
         where, params = where_sql(flt)
         if max_rows is not None:
             n = self.conn.execute(
@@ -353,14 +378,9 @@ class SQLiteStore(IdPrefixes, IndexBookkeeping):
             ).fetchone()[0]
             if n > max_rows:
                 return None
-        rows = self.conn.execute(
-            f"SELECT id, embedding FROM notes WHERE {where} AND embedding IS NOT NULL", params
-        ).fetchall()
-        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        if not rows:
-            return [[] for _ in vectors]
-        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        return [[(rows[j][0], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
+        return scope_vectors(self.conn.execute(
+            f"SELECT id, embedding, valid_from_ts, valid_to_ts FROM notes WHERE {where} AND embedding IS NOT NULL",
+            params).fetchall())
 
     def naming(self, owner: str, name: str, limit: int) -> list[str] | None:
         """Ids of the notes of ``owner`` (a user id, '' for none) whose content holds the word ``name``, when at

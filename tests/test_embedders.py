@@ -1,4 +1,5 @@
-"""One conformance suite for every embedder (the real bundled model, traced and eager), and the traced engine."""
+"""One conformance suite for every embedder (the real bundled model under ONNX Runtime, traced and eager), and the
+compiled engines."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ TEXTS = [
 
 _EMBEDDERS = {
     "hash": lambda: HashEmbedder(),
-    "sentence-transformers-traced": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16)),
+    "sentence-transformers-onnx": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16)),
+    "sentence-transformers-traced": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16, onnx=False)),
     "sentence-transformers-eager": lambda: SentenceTransformerEmbedder(EmbedderConfig(batch_size=16, traced=False)),
 }
 
@@ -51,11 +53,12 @@ def test_embedder_conformance(embedder):
     assert a @ b > a @ c
 
 
-def test_traced_engine_is_used_and_matches_sentence_transformers():
-    traced = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, workers=2))
+@pytest.mark.parametrize("onnx", [True, False])
+def test_compiled_engine_is_used_and_matches_sentence_transformers(onnx):
+    traced = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, workers=2, onnx=onnx))
     eager = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, traced=False))
     got = traced.embed(TEXTS)
-    assert traced._traced is not None and eager._traced is None
+    assert traced.engine == ("onnx, 2 workers" if onnx else "traced, 2 workers") and eager._traced is None
     want = eager._load().encode(TEXTS, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(got - want).max() < 1e-5
 
@@ -309,5 +312,47 @@ def test_another_model_on_disk_is_traced_faithfully(tmp_path):
     traced = SentenceTransformerEmbedder(EmbedderConfig(model=str(tmp_path / "model"), batch_size=4, workers=2))
     eager = SentenceTransformerEmbedder(EmbedderConfig(model=str(tmp_path / "model"), batch_size=4, traced=False))
     got, want = traced.embed(TEXTS[:20]), eager.embed(TEXTS[:20])
-    assert traced.engine == "traced, 2 workers" and eager.engine == "eager"
+    assert traced.engine == "onnx, 2 workers" and eager.engine == "eager"
     assert got.shape == (20, 128) and np.abs(got - want).max() < 1e-5
+
+
+def _fresh_onnx_embedder(monkeypatch, cache) -> SentenceTransformerEmbedder:
+    """A bundled-MiniLM embedder whose compiled run is made again (not the process's), with ``cache`` as memkit's
+    cache folder."""
+    import memkit.embedders as embedders
+
+    monkeypatch.setenv("MEMKIT_CACHE_DIR", str(cache))
+    monkeypatch.setattr(embedders, "_TRACED", {})
+    return SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, workers=2))
+
+
+def test_the_onnx_export_is_cached_and_a_damaged_one_is_made_again(monkeypatch, tmp_path, caplog):
+    want = SentenceTransformerEmbedder(EmbedderConfig(traced=False)).embed(TEXTS[:8])
+    first = _fresh_onnx_embedder(monkeypatch, tmp_path / "cache")
+    assert first.engine == "onnx, 2 workers"
+    (path,) = (tmp_path / "cache" / "models" / "onnx").glob("*.onnx")
+    stamp = path.stat().st_mtime_ns
+    again = _fresh_onnx_embedder(monkeypatch, tmp_path / "cache")
+    assert again.engine == "onnx, 2 workers" and path.stat().st_mtime_ns == stamp  # read, not exported again
+    assert np.abs(again.embed(TEXTS[:8]) - want).max() < 1e-5
+    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a full disk
+    with caplog.at_level(logging.INFO, logger="memkit.onnxrt"):
+        fixed = _fresh_onnx_embedder(monkeypatch, tmp_path / "cache")
+        assert fixed.engine == "onnx, 2 workers"
+    assert "exporting it again" in caplog.text and path.stat().st_size > 1_000_000
+    assert np.abs(fixed.embed(TEXTS[:8]) - want).max() < 1e-5
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left beside it
+
+
+def test_without_onnx_the_trace_runs(monkeypatch, tmp_path, caplog):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    with caplog.at_level(logging.INFO, logger="memkit.onnxrt"):
+        emb = _fresh_onnx_embedder(monkeypatch, tmp_path / "cache")
+        assert emb.engine == "traced, 2 workers"
+    assert "the onnx package is not installed" in caplog.text
+    assert not (tmp_path / "cache" / "models").exists()
+    want = SentenceTransformerEmbedder(EmbedderConfig(traced=False)).embed(TEXTS[:8])
+    assert np.abs(emb.embed(TEXTS[:8]) - want).max() < 1e-5

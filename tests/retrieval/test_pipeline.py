@@ -198,3 +198,18 @@ def test_present_leaves_a_question_not_about_the_present_alone(real):
     with retrieval(real, present_weight=0.0):
         flat = _search(real, "Where did I live?", "present")
     assert {c: h.score for c, h in weighted.items()} == {c: h.score for c, h in flat.items()}
+
+
+def test_speakers_of_many_scopes_are_kept_until_the_store_changes(fast_mem, monkeypatch):
+    # a daemon serves many users in turn: each one's speakers are read once, not at every search
+    for u in ("u1", "u2", "u3"):
+        fast_mem.add(f"I live in {u}.", user_id=u, metadata={"speaker": f"person-{u}"})
+    engine, reads = fast_mem.engine, []
+    real = engine.store.speakers
+    monkeypatch.setattr(engine.store, "speakers", lambda flt: reads.append(flt) or real(flt))
+    scopes = [build_filter(None, user_id=u) for u in ("u1", "u2", "u3")]
+    for _ in range(3):
+        assert [engine.speakers(f) for f in scopes] == [{"person-u1"}, {"person-u2"}, {"person-u3"}]
+    assert len(reads) == 3
+    fast_mem.add("You said so.", user_id="u2", metadata={"speaker": "assistant"})
+    assert engine.speakers(scopes[1]) == {"person-u2", "assistant"} and len(reads) == 4
