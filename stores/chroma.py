@@ -24,13 +24,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from memkit.config import IndexConfig
+from memkit.config import IndexConfig, from_environment
 from memkit.errors import ConfigError, FilterError, MemkitError, MissingDependencyError, VectorIndexError
 from memkit.filters import Filter
 
@@ -80,7 +80,9 @@ class ChromaIndexConfig(IndexConfig):
     )
     headers: dict[str, str] = Field(
         default_factory=dict, repr=False,
-        description="HTTP headers sent to the server (e.g. an auth token); never shown in messages",
+        description="HTTP headers sent to the server (e.g. an auth token); never shown in messages. A value "
+        "'${NAME}' is read from the environment variable NAME when the index connects; only such values are "
+        "written to config.toml (a literal token is used, never written)",
     )
     collection: str | None = Field(
         default=None,
@@ -88,6 +90,8 @@ class ChromaIndexConfig(IndexConfig):
         "memories never share one",
     )
     timeout_s: float = Field(default=30, gt=0, description="seconds to wait for the server on each request")
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("headers",)
 
     @field_validator("url")
     @classmethod
@@ -289,7 +293,8 @@ class ChromaIndex:
         self.path = None  # nothing of a server's index is on disk here
         self._address = server_address(self.url)
         self.url = self.url.rstrip("/")
-        self._headers = {str(k): str(v) for k, v in (getattr(self.config, "headers", None) or {}).items()}
+        self._headers = {str(k): from_environment(str(v), f"index.headers[{k!r}]")
+                         for k, v in (getattr(self.config, "headers", None) or {}).items()}
         self._timeout = float(getattr(self.config, "timeout_s", 30))
         if collection is None and self._memory_id is None:
             raise ConfigError(f"the chroma index on the server {self.url} needs index.collection (a name of this "

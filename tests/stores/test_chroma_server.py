@@ -117,6 +117,61 @@ def test_a_memory_on_a_chroma_server_keeps_nothing_of_the_index_on_disk(chroma_s
         assert one.search("heron in the reeds", k=1, user_id="u")[0].note.id == heron.id
 
 
+# -- a token in the headers never reaches a config file ------------------------------------------------------------
+def test_a_literal_token_is_used_but_never_written_and_an_environment_reference_is(chroma_server, tmp_path, caplog):
+    cfg = {**HASH, "index": {"kind": "chroma", "url": chroma_server.url,
+                             "headers": {"X-Chroma-Token": TOKEN, "X-Tenant-Key": "${MEMKIT_TEST_TENANT}"}}}
+    parsed = MemkitConfig.parse(cfg)
+    with caplog.at_level("WARNING", logger="memkit.config"):
+        text = parsed.to_toml()
+    assert TOKEN not in text and "${MEMKIT_TEST_TENANT}" in text
+    assert "index.headers: X-Chroma-Token not written" in caplog.text and TOKEN not in caplog.text
+    assert MemkitConfig.from_toml_text(text).index.headers == {"X-Tenant-Key": "${MEMKIT_TEST_TENANT}"}
+    with Memory(tmp_path / "m", cfg) as mem, pytest.raises(
+            ConfigError, match=r"index.headers\['X-Tenant-Key'\] is read from the environment variable "
+                               "MEMKIT_TEST_TENANT, which is not set"):
+        mem.index  # noqa: B018 - opens the index
+    import os
+
+    os.environ["MEMKIT_TEST_TENANT"] = "tenant-secret"
+    try:
+        with Memory(tmp_path / "m", cfg) as mem:
+            mem.add("the grey heron", user_id="u")
+            assert mem.index.count() == 1 and mem.index._headers["X-Tenant-Key"] == "tenant-secret"
+    finally:
+        del os.environ["MEMKIT_TEST_TENANT"]
+    on_disk = (tmp_path / "m" / "config.toml").read_text()
+    assert TOKEN not in on_disk and "tenant-secret" not in on_disk and "${MEMKIT_TEST_TENANT}" in on_disk
+
+
+def test_a_header_from_the_environment_is_what_the_server_receives(monkeypatch):
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            seen.append(dict(self.headers))
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MEMKIT_TEST_TOKEN", TOKEN)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(VectorIndexError) as err:
+            _server_index(url, collection="mine", headers={"X-Chroma-Token": "${MEMKIT_TEST_TOKEN}"}, timeout_s=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen and seen[0].get("X-Chroma-Token") == TOKEN and TOKEN not in str(err.value)
+
+
 # -- failures of the server -----------------------------------------------------------------------------------------
 def _assert_names_the_server(exc: BaseException, url: str) -> None:
     text = str(exc)
