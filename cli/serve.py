@@ -13,8 +13,17 @@ from memkit.cli.render import console, text, visible
 __all__ = ["serve", "mcp", "token"]
 
 
-def _store(ctx: click.Context) -> Path:
-    return Path(ctx.find_root().obj["store"]).expanduser().resolve()
+def _store(ctx: click.Context, folder: Path | None = None) -> tuple[Path, str | None]:
+    """The daemon's folder and, for a memory in a database, its URL (``--folder``: that database's folder)."""
+    from memkit.config import remote_folder, store_url
+
+    given = ctx.find_root().obj["store"]
+    url = store_url(given)
+    if url is None:
+        if folder is not None:
+            raise click.UsageError("--folder is for a memory in a database (--store postgresql://...)")
+        return Path(given).expanduser().resolve(), None
+    return (folder or remote_folder(url)).expanduser().resolve(), url
 
 
 @click.command()
@@ -34,39 +43,45 @@ def _store(ctx: click.Context) -> Path:
 @click.option("--status", is_flag=True, help="say whether a daemon serves the store, and where")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="for --store postgresql://...: where the daemon keeps its files (default: a folder per URL under "
+                   "~/.memkit/remote)")
 @click.pass_context
 def serve(ctx: click.Context, port: int | None, host: str, allow_remote: bool, max_body_mb: float, background: bool,
-          install: bool, stop: bool, status: bool, log_level: str) -> None:
+          install: bool, stop: bool, status: bool, log_level: str, folder: Path | None) -> None:
     """Serve the store to local agents: REST under /v1 and MCP at /mcp, on 127.0.0.1, with bearer tokens.
 
     The daemon is the store's only writer; while it runs, the other memkit commands on the same store go
-    through it.  The owner's token is made on first start in the config folder (see `memkit token`)."""
+    through it.  The owner's token is made on first start in the config folder (see `memkit token`).  A memory
+    in PostgreSQL (--store postgresql://...) is served too; its URL is never written to the daemon's files."""
     from pydantic import ValidationError
 
+    from memkit.config import masked_url
     from memkit.server.settings import DEFAULT_PORT, ServeSettings
 
-    store = _store(ctx)
+    store, url = _store(ctx, folder)
+    shown = masked_url(url) if url is not None else visible(store)
     if sum((background, install, stop, status)) > 1:
         raise click.UsageError("give at most one of --daemon, --install, --stop, --status")
     if stop:
         from memkit.server.daemon import stop as stop_daemon
 
         info = stop_daemon(store)
-        click.echo(f"stopped the daemon of {visible(store)} (pid {info.pid})" if info else
-                   f"no daemon is running for {visible(store)}")
+        click.echo(f"stopped the daemon of {shown} (pid {info.pid})" if info else
+                   f"no daemon is running for {shown}")
         return
     if status:
         from memkit.cli.backend import running_daemon
 
         info = running_daemon(store)
         if info is None:
-            click.echo(f"no daemon is running for {visible(store)}")
+            click.echo(f"no daemon is running for {shown}")
             ctx.exit(1)
-        click.echo(f"serving {visible(store)} at {info.url} (pid {info.pid}, version {info.version})")
+        click.echo(f"serving {shown} at {info.url} (pid {info.pid}, version {info.version})")
         return
     port = DEFAULT_PORT if port is None else port
     try:
-        settings = ServeSettings(store=store, host=host, port=port, allow_remote=allow_remote,
+        settings = ServeSettings(store=store, url=url, host=host, port=port, allow_remote=allow_remote,
                                  max_body_bytes=int(max_body_mb * 1024 * 1024))
     except ValidationError as exc:
         raise click.BadParameter("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()),
@@ -76,14 +91,17 @@ def serve(ctx: click.Context, port: int | None, host: str, allow_remote: bool, m
     if install:
         from memkit.server.install import install_unit
 
+        if url is not None:
+            raise click.UsageError("--install writes the command line into a file; for a memory in a database, run "
+                                   "`memkit serve --daemon` from your session (the URL stays in its environment)")
         path, how = install_unit(store, ["--port", str(port), *extra])
         click.echo(f"wrote {visible(path)}\n{how}")
         return
     if background:
         from memkit.server.runtime import LOG_FILE, start_daemon
 
-        info = start_daemon(store, port=port, extra=extra)
-        click.echo(f"memkit daemon serving {visible(store)} at {info.url} (pid {info.pid}); log: "
+        info = start_daemon(store, port=port, extra=extra, url=url)
+        click.echo(f"memkit daemon serving {shown} at {info.url} (pid {info.pid}); log: "
                    f"{visible(store / LOG_FILE)}")
         return
     from memkit.server.daemon import serve as run
@@ -99,7 +117,8 @@ def mcp(ctx: click.Context, no_start: bool) -> None:
     daemon (started in the background when needed), never a second writer."""
     from memkit.server.mcp_stdio import run_stdio
 
-    run_stdio(_store(ctx), start=not no_start)
+    store, url = _store(ctx)
+    run_stdio(store, start=not no_start, url=url)
 
 
 @click.group(cls=MemkitGroup)

@@ -6,6 +6,7 @@ Unknown keys are errors (``extra="forbid"``), so a typo never passes silently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "MemkitConfig",
     "default_home",
     "store_url",
+    "remote_folder",
     "masked_url",
     "url_config",
     "parse_assignment",
@@ -402,6 +404,14 @@ def url_config(config: MemkitConfig, url: str) -> MemkitConfig:
     if "index" not in config.model_fields_set:
         data["index"] = {"kind": "store"}
     return MemkitConfig.parse(data)
+
+
+def remote_folder(url: str) -> Path:
+    """The local folder of the memory at a database ``url`` (the daemon's files, a lock): beside the default
+    memory, named by a hash of the URL."""
+    home = os.environ.get("MEMKIT_HOME")
+    base = Path(home).expanduser().parent if home and store_url(home) is None else Path.home() / ".memkit"
+    return base / "remote" / hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def default_home() -> Path:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TextIO, TypeVar
 
 from memkit.changes import add_link, delete_note, remove_link, undo_event, update_note
-from memkit.config import MemkitConfig, default_home, masked_url, store_url, url_config
+from memkit.config import MemkitConfig, default_home, masked_url, remote_folder, store_url, url_config
 from memkit.consolidate import ConsolidationReport, consolidate
 from memkit.engine import Engine, IndexNotOpen
 from memkit.errors import InvalidInputError, StoreError, StoreNotFoundError
@@ -66,7 +65,7 @@ class Memory:
         url = store_url(path)
         if url is not None:  # a shared database keeps its config itself, as a folder keeps config.toml
             self.location = masked_url(url)
-            self.path = default_home().parent / "remote" / hashlib.sha256(url.encode()).hexdigest()[:16]
+            self.path = remote_folder(url)
             self.config = url_config(MemkitConfig.parse(config), url)
         else:
             self.path = Path(path).expanduser() if path is not None else default_home()

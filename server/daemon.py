@@ -65,11 +65,13 @@ def serve(settings: ServeSettings, *, log_level: str = "info") -> None:
     from memkit.server.tokens import TokenStore
 
     store = settings.store.expanduser().resolve()
+    where = settings.location
     running = find_daemon(store, timeout=1.0)
     if running is not None:
-        raise DaemonError(f"a memkit daemon already serves {store} at {running.url} (pid {running.pid})")
+        raise DaemonError(f"a memkit daemon already serves {where} at {running.url} (pid {running.pid})")
+    store.mkdir(parents=True, exist_ok=True)  # a database's local folder: the daemon's own files
     try:
-        mem = Memory(store)
+        mem = Memory(settings.url if settings.url is not None else store)
     except StoreInUseError as exc:
         raise DaemonError(f"{exc}; the daemon must be the store's only user") from None
     state = None
@@ -82,14 +84,14 @@ def serve(settings: ServeSettings, *, log_level: str = "info") -> None:
         sources = SourceManager(service, state)
         sock = _bind(settings.host, settings.port)
         info = RuntimeInfo(pid=os.getpid(), host=settings.host, port=sock.getsockname()[1],
-                           instance=secrets.token_hex(8), store=str(store), version=__version__,
+                           instance=secrets.token_hex(8), store=where, version=__version__,
                            started_at=time.time())
 
         def on_start() -> None:
             write_runtime(store, info)
             threading.Thread(target=_warm, args=(mem,), name="memkit-warmup", daemon=True).start()
             sources.start()
-            print(f"memkit daemon: serving {store} at {info.url} (pid {info.pid}); tokens in {settings.config_dir}",
+            print(f"memkit daemon: serving {where} at {info.url} (pid {info.pid}); tokens in {settings.config_dir}",
                   file=sys.stderr, flush=True)
 
         def on_stop() -> None:  # the lifespan's end: uvicorn re-raises SIGTERM after it, so close here
@@ -97,7 +99,7 @@ def serve(settings: ServeSettings, *, log_level: str = "info") -> None:
             remove_runtime(store, info.instance)
             state.close()
             mem.close()
-            print(f"memkit daemon: stopped; {store} closed", file=sys.stderr, flush=True)
+            print(f"memkit daemon: stopped; {where} closed", file=sys.stderr, flush=True)
 
         app = create_app(service, tokens, settings, instance=info.instance, sources=sources, on_start=on_start,
                          on_stop=on_stop)

@@ -36,8 +36,8 @@ _UNREACHABLE = (httpx2.TransportError, OSError)
 class Upstream:
     """The daemon of a store, reached over its MCP endpoint."""
 
-    def __init__(self, store: Path, start: bool = True, token: str | None = None):
-        self.store, self.start = Path(store), start
+    def __init__(self, store: Path, start: bool = True, token: str | None = None, url: str | None = None):
+        self.store, self.start, self.url = Path(store), start, url
         self.token = token or os.environ.get("MEMKIT_TOKEN")
 
     def _target(self) -> tuple[str, str]:
@@ -45,7 +45,7 @@ class Upstream:
         if info is None:
             if not self.start:
                 raise DaemonError(f"no memkit daemon is running for {self.store}; start one with `memkit serve`")
-            info = start_daemon(self.store)
+            info = start_daemon(self.store, url=self.url)
         token = self.token
         if token is None:
             from memkit.server.settings import config_dir
@@ -98,9 +98,9 @@ def build_proxy(upstream: Upstream) -> Server[Any]:
                   instructions="memkit: the user's long-term memory (through the local memkit daemon).")
 
 
-def run_stdio(store: Path, start: bool = True) -> None:
+def run_stdio(store: Path, start: bool = True, url: str | None = None) -> None:
     """Serve MCP on stdin/stdout until the client closes it."""
-    upstream = Upstream(store, start)
+    upstream = Upstream(store, start, url=url)
 
     async def main() -> None:
         server = build_proxy(upstream)

@@ -92,16 +92,22 @@ def find_daemon(store: Path, timeout: float = 2.0) -> RuntimeInfo | None:
     return info if ok else None
 
 
-def start_daemon(store: Path, *, port: int = 0, wait_s: float = 120.0, extra: list[str] | None = None) -> RuntimeInfo:
+def start_daemon(store: Path, *, port: int = 0, wait_s: float = 120.0, extra: list[str] | None = None,
+                 url: str | None = None) -> RuntimeInfo:
     """Start ``memkit serve`` for ``store`` as a background process (its own session; output to
-    ``<store>/daemon.log``) and wait until it answers.  Returns its runtime info."""
+    ``<store>/daemon.log``) and wait until it answers.  Returns its runtime info.  ``url``: the database it
+    serves, ``store`` then being its local folder; the URL reaches the process in its environment
+    (``MEMKIT_HOME``), never on its command line, which other users can read."""
     store = Path(store).expanduser().resolve()
     store.mkdir(parents=True, exist_ok=True)
     log_path = store / LOG_FILE
-    cmd = [sys.executable, "-m", "memkit.cli.main", "--store", str(store), "serve", "--port", str(port), *(extra or [])]
+    where = ["--store", str(store)] if url is None else []
+    env = {**os.environ, "MEMKIT_HOME": url} if url is not None else None
+    cmd = [sys.executable, "-m", "memkit.cli.main", *where, "serve", "--port", str(port),
+           *(["--folder", str(store)] if url is not None else []), *(extra or [])]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
+                                start_new_session=True, close_fds=True, env=env)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         info = read_runtime(store)

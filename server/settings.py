@@ -38,13 +38,22 @@ class ServeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    store: Path
+    store: Path = Field(description="the memory's folder; for a database, its local folder (the daemon's files)")
+    url: str | None = Field(default=None, repr=False,
+                            description="a database URL (postgresql://...): the memory served, instead of the folder")
     host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="0: any free port")
     allow_remote: bool = Field(
         default=False, description="accept a non-loopback bind address and any Host header (tokens still required)")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="larger request bodies get 413")
     config_dir: Path = Field(default_factory=config_dir, description="tokens live here")
+
+    @property
+    def location(self) -> str:
+        """What is served, as shown to people: the folder, or the URL without its password."""
+        from memkit.config import masked_url
+
+        return masked_url(self.url) if self.url is not None else str(self.store)
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> ServeSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from memkit.server.runtime import find_daemon
 from tests.server.conftest import Daemon, _env, config_dir, daemon_factory  # noqa: F401  (fixtures)
@@ -57,3 +58,39 @@ def test_serve_daemon_stop_and_install(tmp_path, config_dir, monkeypatch):  # no
     plist, how = install_unit(d.store, ["--port", "7319"], platform="darwin")
     assert plist.is_relative_to(tmp_path / "home" / "Library" / "LaunchAgents")
     assert "<key>ProgramArguments</key>" in plist.read_text() and how.startswith("enable it with")
+
+
+def test_serve_a_memory_in_postgresql_in_the_background(tmp_path, config_dir, pg_url):  # noqa: F811
+    from memkit.config import masked_url
+
+    assert pg_url.startswith("postgresql://postgres:@")
+    pg_url = pg_url.replace("postgres:@", "postgres:s3cret-pw@", 1)  # the test server trusts its socket: ignored
+    folder = tmp_path / "pg-daemon"
+    d = Daemon(store=folder, config_dir=config_dir, env=_env(config_dir))
+
+    def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "memkit.cli.main", "--store", pg_url, *args], env=d.env,
+                              capture_output=True, text=True, check=check)
+
+    started = cli("serve", "--daemon", "--port", "0", "--folder", str(folder)).stdout
+    assert f"memkit daemon serving {masked_url(pg_url)}" in started
+    info = find_daemon(folder)
+    assert info is not None and info.store == masked_url(pg_url)
+    # the URL reaches the daemon in its environment: not on its command line, not in its files
+    assert "s3cret-pw" not in Path(f"/proc/{info.pid}/cmdline").read_text()
+    assert all("s3cret-pw" not in p.read_text(errors="replace") for p in folder.iterdir() if p.suffix in (".json", ".log"))
+    d.url, d.token = info.url, d.tokens().default_token()
+    with d.http() as h:
+        a = h.post("/v1/notes", json={"content": "Alice moved to Lisbon in May", "user_id": "u1"})
+        assert a.status_code == 201, a.text
+        hits = h.post("/v1/search", json={"q": "where does Alice live?", "limit": 1, "user_id": "u1"}).json()
+        assert hits[0]["note"]["id"] == a.json()["id"]
+    assert "serving" in cli("serve", "--status", "--folder", str(folder)).stdout
+    assert "stopped the daemon" in cli("serve", "--stop", "--folder", str(folder)).stdout
+    assert find_daemon(folder) is None
+    from memkit import Memory
+
+    with Memory(pg_url) as mem:  # what the daemon wrote is in the database
+        assert [n.content for n in mem.iter_notes(user_id="u1")] == ["Alice moved to Lisbon in May"]
+    refused = cli("serve", "--install", check=False)
+    assert refused.returncode == 2 and "--install writes the command line" in refused.stderr
