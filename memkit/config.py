@@ -247,7 +247,7 @@ class RetrievalConfig(_Section):
     recency_weight: float = Field(default=0.05, ge=0, description="the newest candidate gains at most this share of "
                                   "the best score")
     session_diversity: float = Field(
-        default=0.05, ge=0, le=1,
+        default=0.075, ge=0, le=1,
         description="each note is scaled by (1 - session_diversity) per better note of its own session, so the results "
         "reach more conversations (0: off; replaces MMR when set)")
     diversity: float = Field(

@@ -12,6 +12,10 @@ thread each, which never wait for each other.  Tokenisation and the model's othe
 those of ``encode``; the trace is checked against the eager model when it is built, and a
 model it does not fit is run eagerly instead.
 
+The transformer runs under ONNX Runtime when it can (``memkit.onnxrt``: a short text embeds
+2–3× faster than under torch), else as the trace; either way it is a function of the input
+tensors, and everything here is the same for both.
+
 A call that fits in one batch (a query, ``add()`` of one note) also runs on threads of one
 torch thread (``OneThreadWorkers``), split over them when it holds several texts: with two
 intra-op threads, a tiny batch's ops are too short to share, and on a busy machine the
