@@ -72,8 +72,10 @@ from memkit.stores.postgres_sql import (
     vector_schema,
     where_sql,
 )
+from memkit.stores.scope_rows import ScopeRows, ScopeVectors, scope_vectors
 from memkit.text import content_speaker
 from memkit.types import Candidate, HistoryEvent, Link, Note, WriteBatch, WriteResult
+from memkit.vectors import nearest_rows
 
 __all__ = ["PostgresStore", "PostgresStoreConfig", "SCHEMA_VERSION"]
 
@@ -82,6 +84,7 @@ T = TypeVar("T")
 URL_ENV = "MEMKIT_POSTGRES_URL"
 _SETUP_LOCK = 0x6D656D6B6974  # pg_advisory_xact_lock key ("memkit") held while a schema is created or migrated
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_NOTES_GENERATION = "notes_generation"  # meta: moves on at every write of notes, by any process (kept scopes)
 _UPSERT_META = "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
@@ -183,6 +186,7 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
         self._secrets = secrets_of(url)
         self.where = self._scrub(masked_url(url))
         self._lock = threading.RLock()
+        self._scope_rows = ScopeRows()  # scopes' embeddings between exact searches (see nearest)
         self._conn: Any = None
         self._in_tx = self._closed = False
         self._vector_schema: str | None = None
@@ -384,6 +388,12 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
     # -- writes -------------------------------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteResult:
         """Commit ``batch`` in one transaction (see :class:`~memkit.types.WriteBatch` for the order)."""
+        try:
+            return self._write(batch)
+        finally:  # this process's kept scopes go at once; other processes see the counter move
+            self._scope_rows.clear()
+
+    def _write(self, batch: WriteBatch) -> WriteResult:
         with self._transaction() as c:
             was_in_step = self.index_in_step()
             try:
@@ -415,6 +425,9 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
                 c.execute("UPDATE history SET undone = true WHERE id = ANY(%s)", ([int(i) for i in batch.undone],))
             if batch.counts_as_change:
                 c.execute("INSERT INTO meta VALUES ('changes', '1') ON CONFLICT (key) DO UPDATE "
+                          "SET value = (meta.value::bigint + 1)::text")
+            if batch.insert or batch.update or batch.embeddings or batch.delete:  # what kept scopes hold
+                c.execute(f"INSERT INTO meta VALUES ('{_NOTES_GENERATION}', '1') ON CONFLICT (key) DO UPDATE "
                           "SET value = (meta.value::bigint + 1)::text")
             if batch.defer_index is not None:
                 self._defer_index(c, batch.defer_index, was_in_step)
@@ -589,6 +602,16 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
         leaves fewer than ``k`` of the candidates it looked at).
         """
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if max_rows is not None and not self._in_tx:  # a scope's rows, kept until a write of notes anywhere
+            scope = flt.without_validity()
+            key = (scope.model_dump_json(), max_rows, self.get_meta(_NOTES_GENERATION))
+            found = self._scope_rows.get(key, lambda: self._read_scope(scope, max_rows))
+            if found is None:
+                return None
+            ids, mat = found.passing(flt)
+            if not ids:
+                return [[] for _ in vectors]
+            return [[(ids[j], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
         where, params = where_sql(flt, "n")
         limit, k = (max_rows if max_rows is not None else EXACT_BELOW), max(k, 0)
         scoped, exact, approx = nearest_sql(where, max_rows)
@@ -615,6 +638,22 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
                     hits = search(approx, v)
                     out.append(hits if len(hits) >= k else search(exact, v))  # more than len(hits) notes pass
             return out
+
+        return self._read(run, "searching the note store")
+
+    def _read_scope(self, flt: Filter, max_rows: int) -> ScopeVectors | None:
+        """The notes passing ``flt`` that have an embedding, in insertion order; None when more than ``max_rows``
+        pass."""
+        where, params = where_sql(flt, "n")
+
+        def run(c: Any) -> ScopeVectors | None:
+            n = c.execute(f"SELECT count(*) FROM (SELECT 1 FROM notes n WHERE {where} LIMIT %s) s",
+                          (*params, max_rows + 1)).fetchone()[0]
+            if n > max_rows:
+                return None
+            return scope_vectors(c.execute(
+                f"SELECT n.id, n.embedding, n.valid_from_ts, n.valid_to_ts FROM notes n WHERE {where} "
+                "AND n.embedding IS NOT NULL ORDER BY n.seq", params, binary=True).fetchall())
 
         return self._read(run, "searching the note store")
 

@@ -6,8 +6,9 @@ rows of a scope (its filter without the validity window: user, agent, session, m
 conditions) are read once and kept with each note's validity timestamps; the window of each
 search (``open_at``, ``as_of``, a named period) is applied to them in numpy, as the SQL would.
 
-Entries are dropped on every write through the store (``clear``) and keyed on the store's
-change counter as well, so a counted change committed by another connection is seen too.
+Entries are dropped on every write through the store (``clear``) and keyed on a counter of the
+store's as well (SQLite: its change counter; PostgreSQL, shared by many processes: a counter every
+write of notes moves on), so a change committed by another connection is seen too.
 The least recently used scopes are dropped past ``max_rows`` rows in all (32,768 rows of
 384 floats: 48 MB at most).
 """
@@ -50,12 +51,15 @@ class ScopeVectors:
         return [self.ids[i] for i in where], self.matrix[where]
 
 
-def scope_vectors(rows: Sequence[tuple[str, bytes, float, float]]) -> ScopeVectors:
-    """From rows of (id, embedding bytes, valid_from_ts, valid_to_ts)."""
+def scope_vectors(rows: Sequence[tuple[str, bytes | np.ndarray, float, float]]) -> ScopeVectors:
+    """From rows of (id, embedding: float32 bytes or an array, valid_from_ts, valid_to_ts)."""
     if not rows:
         empty = np.zeros(0, dtype=np.float64)
         return ScopeVectors((), np.zeros((0, 0), dtype=np.float32), empty, empty)
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    if isinstance(rows[0][1], bytes):
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)  # type: ignore[misc]
+    else:
+        matrix = np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
     return ScopeVectors(tuple(r[0] for r in rows), matrix, np.array([r[2] for r in rows], dtype=np.float64),
                         np.array([r[3] for r in rows], dtype=np.float64))
 

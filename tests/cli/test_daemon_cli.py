@@ -73,21 +73,23 @@ def test_serve_a_memory_in_postgresql_in_the_background(tmp_path, config_dir, pg
                               capture_output=True, text=True, check=check)
 
     started = cli("serve", "--daemon", "--port", "0", "--folder", str(folder)).stdout
-    assert f"memkit daemon serving {masked_url(pg_url)}" in started
-    info = find_daemon(folder)
-    assert info is not None and info.store == masked_url(pg_url)
-    # the URL reaches the daemon in its environment: not on its command line, not in its files
-    assert "s3cret-pw" not in Path(f"/proc/{info.pid}/cmdline").read_text()
-    assert all("s3cret-pw" not in p.read_text(errors="replace") for p in folder.iterdir() if p.suffix in (".json", ".log"))
-    d.url, d.token = info.url, d.tokens().default_token()
-    with d.http() as h:
-        a = h.post("/v1/notes", json={"content": "Alice moved to Lisbon in May", "user_id": "u1"})
-        assert a.status_code == 201, a.text
-        hits = h.post("/v1/search", json={"q": "where does Alice live?", "limit": 1, "user_id": "u1"}).json()
-        assert hits[0]["note"]["id"] == a.json()["id"]
-    assert "serving" in cli("serve", "--status", "--folder", str(folder)).stdout
-    assert "stopped the daemon" in cli("serve", "--stop", "--folder", str(folder)).stdout
-    assert find_daemon(folder) is None
+    try:
+        assert f"memkit daemon serving {masked_url(pg_url)}" in started
+        info = find_daemon(folder)
+        assert info is not None and info.store == masked_url(pg_url)
+        # the URL reaches the daemon in its environment: not on its command line, not in its files
+        assert "s3cret-pw" not in Path(f"/proc/{info.pid}/cmdline").read_text()
+        assert all("s3cret-pw" not in p.read_text(errors="replace") for p in folder.iterdir() if p.suffix in (".json", ".log"))
+        d.url, d.token = info.url, d.tokens().default_token()
+        with d.http() as h:
+            a = h.post("/v1/notes", json={"content": "Alice moved to Lisbon in May", "user_id": "u1"})
+            assert a.status_code == 201, a.text
+            hits = h.post("/v1/search", json={"q": "where does Alice live?", "limit": 1, "user_id": "u1"}).json()
+            assert hits[0]["note"]["id"] == a.json()["id"]
+        assert "serving" in cli("serve", "--status", "--folder", str(folder)).stdout
+    finally:  # a failed assertion must not leave the daemon running
+        stopped = cli("serve", "--stop", "--folder", str(folder)).stdout
+    assert "stopped the daemon" in stopped and find_daemon(folder) is None
     from memkit import Memory
 
     with Memory(pg_url) as mem:  # what the daemon wrote is in the database

@@ -427,3 +427,46 @@ def test_statements_prepared_before_the_embedding_column_got_its_dimension_are_p
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_kept_scope_sees_what_another_process_writes_and_answers_as_the_sql_does(pg_url):
+    # two stores on one database stand for two processes: each keeps scopes in its own memory
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((30, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    notes = [Note(content=f"n{i}", user_id="u", valid_from=t0 + timedelta(days=i),
+                  valid_to=t0 + timedelta(days=i + 5) if i % 3 == 0 else None) for i in range(30)]
+    mine, theirs = _open(pg_url), _open(pg_url)
+    try:
+        mine.write(WriteBatch(insert=list(zip(notes, vecs, strict=True))))
+        q = vecs[:2] + 0.05
+        q /= np.linalg.norm(q, axis=1, keepdims=True)  # as an embedder gives them
+        every = build_filter(user_id="u", include_superseded=True)
+        period = every.within(t0.timestamp(), (t0 + timedelta(days=12)).timestamp())
+        for flt in (every, build_filter(user_id="u", as_of=t0 + timedelta(days=9)), period):
+            for _ in range(2):  # read, then kept: both as the database's own exact search
+                assert _rounded(mine.nearest(q, 5, flt, 100)) == _sql_nearest(mine, q, 5, flt)
+        flt = build_filter(user_id="u", include_superseded=True)
+        before = mine.nearest(q[:1], 1, flt, 100)[0]
+        new = Note(content="new", user_id="u")
+        theirs.write(WriteBatch(insert=[(new, q[0])]))
+        assert before[0][0] != new.id and mine.nearest(q[:1], 1, flt, 100)[0][0][0] == new.id
+        theirs.write(WriteBatch(embeddings={notes[5].id: q[1]}, counts_as_change=False))
+        assert mine.nearest(q[1:], 1, flt, 100)[0][0][0] == notes[5].id  # a refill, which counts as no change
+        assert mine.nearest(q, 3, flt, 20) is None and mine.nearest(q, 3, flt, 20) is None  # 31 notes: too many
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def _rounded(rows: list[list[tuple[str, float]]] | None) -> list[list[tuple[str, float]]]:
+    assert rows is not None
+    return [[(i, round(float(sim), 5)) for i, sim in row] for row in rows]
+
+
+def _sql_nearest(store: PostgresStore, q: np.ndarray, k: int, flt: Filter) -> list[list[tuple[str, float]]]:
+    """The database's own exact k nearest (the query of ``nearest_sql``)."""
+    where, params = where_sql(flt, "n")
+    _, exact, _ = nearest_sql(where, None)
+    return _rounded([store._read(lambda c, v=v: c.execute(exact, (v, *params, v, k)).fetchall()) for v in q])
