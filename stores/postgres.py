@@ -75,7 +75,6 @@ from memkit.stores.postgres_sql import (
 from memkit.stores.scope_rows import ScopeRows, ScopeVectors, scope_vectors
 from memkit.text import content_speaker
 from memkit.types import Candidate, HistoryEvent, Link, Note, WriteBatch, WriteResult
-from memkit.vectors import nearest_rows
 
 __all__ = ["PostgresStore", "PostgresStoreConfig", "SCHEMA_VERSION"]
 
@@ -606,12 +605,7 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
             scope = flt.without_validity()
             key = (scope.model_dump_json(), max_rows, self.get_meta(_NOTES_GENERATION))
             found = self._scope_rows.get(key, lambda: self._read_scope(scope, max_rows))
-            if found is None:
-                return None
-            ids, mat = found.passing(flt)
-            if not ids:
-                return [[] for _ in vectors]
-            return [[(ids[j], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
+            return None if found is None else found.nearest(vectors, k, flt)
         where, params = where_sql(flt, "n")
         limit, k = (max_rows if max_rows is not None else EXACT_BELOW), max(k, 0)
         scoped, exact, approx = nearest_sql(where, max_rows)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memkit.filters import Filter
+from memkit.vectors import nearest_rows
 
 __all__ = ["ScopeRows", "ScopeVectors", "scope_vectors"]
 
@@ -49,6 +50,13 @@ class ScopeVectors:
             return list(self.ids), self.matrix
         where = np.flatnonzero(keep)
         return [self.ids[i] for i in where], self.matrix[where]
+
+    def nearest(self, vectors: np.ndarray, k: int, flt: Filter) -> list[list[tuple[str, float]]]:
+        """For each of ``vectors`` (unit rows), the ``k`` nearest notes that pass ``flt``'s validity window."""
+        ids, matrix = self.passing(flt)
+        if not ids:
+            return [[] for _ in vectors]
+        return [[(ids[j], sim) for j, sim in hits] for hits in nearest_rows(vectors, matrix, k)]
 
 
 def scope_vectors(rows: Sequence[tuple[str, bytes | np.ndarray, float, float]]) -> ScopeVectors:

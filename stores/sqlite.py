@@ -49,7 +49,6 @@ from memkit.stores.sqlite_sql import (
 )
 from memkit.text import content_speaker
 from memkit.types import SCOPE_FIELDS, Candidate, HistoryEvent, Link, NewEvent, Note, WriteBatch, WriteResult
-from memkit.vectors import nearest_rows
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION", "MIN_PREFIX", "DB_FILE", "where_sql", "fts_match", "note_row"]
 
@@ -362,12 +361,7 @@ class SQLiteStore(IdPrefixes, IndexBookkeeping):
         else:
             scope = flt.without_validity()
             found = self._scope_rows.get((scope.model_dump_json(), max_rows, self.changes()), lambda: self._read_scope(scope, max_rows))
-        if found is None:
-            return None
-        ids, mat = found.passing(flt)
-        if not ids:
-            return [[] for _ in vectors]
-        return [[(ids[j], sim) for j, sim in hits] for hits in nearest_rows(vectors, mat, k)]
+        return None if found is None else found.nearest(vectors, k, flt)
 
     def _read_scope(self, flt: Filter, max_rows: int | None) -> ScopeVectors | None:
         """The notes passing ``flt`` that have an embedding; None when more than ``max_rows`` pass."""
