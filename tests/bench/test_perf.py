@@ -70,7 +70,7 @@ def test_measure_reports_consistent_figures():
     assert r["unscoped_p50_ms"] <= r["unscoped_p95_ms"]
     assert r["ingest_cpu_ms_per_note"] > 0 and r["raw_cpu_ms_per_note"] > 0
     assert 0 < r["ingest_cores_busy"] <= (os.cpu_count() or 1) + 0.5
-    assert r["embed_engine"].startswith("traced")  # the bundled model runs traced on CPU
+    assert r["embed_engine"].startswith("onnx")  # the bundled model runs under ONNX Runtime on CPU
     assert set(r["loaded"]) == {"python"}  # search and add() beside two busy processes per core
     _phase_ok(r["loaded"]["python"], 2 * _cores())
     assert r["first_search"] == {} and r["search_only"] is False
@@ -90,7 +90,7 @@ def test_the_script_reports_search_only_sizes_first_search_small_store_and_cold_
     assert code == 0, printed[-3000:]  # the failing process's stderr
     report = json.loads((out / "perf.json").read_text())
     small = report["small"]
-    assert small["notes"] == 11 and small["embed_engine"].startswith("traced")
+    assert small["notes"] == 11 and small["embed_engine"].startswith("onnx")
     _phase_ok(small["idle"], 0)
     _phase_ok(small["python"], 2 * _cores())
     for command in ("search", "show"):  # a fresh `memkit` process each
