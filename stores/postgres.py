@@ -73,7 +73,6 @@ from memkit.stores.postgres_sql import (
     where_sql,
 )
 from memkit.stores.scope_rows import ScopeRows, ScopeVectors, scope_vectors
-from memkit.stores.scope_terms import KEPT_BELOW, ScopeTerms, scope_terms
 from memkit.text import content_speaker
 from memkit.types import Candidate, HistoryEvent, Link, Note, WriteBatch, WriteResult
 
@@ -186,8 +185,7 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
         self._secrets = secrets_of(url)
         self.where = self._scrub(masked_url(url))
         self._lock = threading.RLock()
-        self._scope_rows: ScopeRows[ScopeVectors] = ScopeRows()  # scopes' embeddings between exact searches (nearest)
-        self._scope_terms: ScopeRows[ScopeTerms] = ScopeRows(8192)  # scopes' term positions between searches (lexical)
+        self._scope_rows = ScopeRows()  # scopes' embeddings between exact searches (see nearest)
         self._conn: Any = None
         self._in_tx = self._closed = False
         self._vector_schema: str | None = None
@@ -393,7 +391,6 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
             return self._write(batch)
         finally:  # this process's kept scopes go at once; other processes see the counter move
             self._scope_rows.clear()
-            self._scope_terms.clear()
 
     def _write(self, batch: WriteBatch) -> WriteResult:
         with self._transaction() as c:
@@ -660,29 +657,7 @@ class PostgresStore(IdPrefixes, IndexBookkeeping):
         texts = [fts_text(w)[0] for w in words]
         if k <= 0 or not any(texts):
             return []
-        kept = None
-        if not self._in_tx:  # a small scope's term positions, kept until a write of notes anywhere
-            scope = flt.without_validity()
-            key = (scope.model_dump_json(), self.get_meta(_NOTES_GENERATION))
-            kept = self._scope_terms.get(key, lambda: self._read_terms(scope))
-        return self._read(lambda c: bm25_search(c, texts, k, flt, extra_weight, kept), "full-text search")
-
-    def _read_terms(self, flt: Filter) -> ScopeTerms | None:
-        """The notes passing ``flt`` with their term positions, in insertion order; None when more than
-        :data:`KEPT_BELOW` pass."""
-        where, params = where_sql(flt, "n")
-        terms = ("ARRAY(SELECT array_to_string(u.positions, ',') || ' ' || u.lexeme FROM unnest(n.{}) u)")
-
-        def run(c: Any) -> ScopeTerms | None:
-            n = c.execute(f"SELECT count(*) FROM (SELECT 1 FROM notes n WHERE {where} LIMIT %s) s",
-                          (*params, KEPT_BELOW + 1)).fetchone()[0]
-            if n > KEPT_BELOW:
-                return None
-            return scope_terms(c.execute(
-                f"SELECT n.id, n.ntokens, n.valid_from_ts, n.valid_to_ts, {terms.format('content_tsv')}, "
-                f"{terms.format('extra_tsv')} FROM notes n WHERE {where} ORDER BY n.seq", params).fetchall())
-
-        return self._read(run, "full-text search")
+        return self._read(lambda c: bm25_search(c, texts, k, flt, extra_weight), "full-text search")
 
     def naming(self, owner: str, name: str, limit: int) -> list[str] | None:
         """Ids of the notes of ``owner`` (a user id, '' for none) whose content holds the word ``name``, when at

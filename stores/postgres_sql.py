@@ -23,7 +23,6 @@ import numpy as np
 
 from memkit.builders.base import search_extra
 from memkit.filters import Filter, epoch
-from memkit.stores.scope_terms import ScopeTerms
 from memkit.stores.sql_filter import scope_clauses, validity_clauses
 from memkit.types import HistoryEvent, NewEvent, Note
 
@@ -452,12 +451,9 @@ def _bm25_sql(phrases: Sequence[tuple[Sequence[tuple[int, str]], float]], extra_
     return sql, [*params, match, match, *where_params, k]
 
 
-def bm25_search(c: Any, texts: Sequence[str], k: int, flt: Filter, extra_weight: float,
-                kept: ScopeTerms | None = None) -> list[tuple[str, float]]:
+def bm25_search(c: Any, texts: Sequence[str], k: int, flt: Filter, extra_weight: float) -> list[tuple[str, float]]:
     """The ``k`` best notes passing ``flt`` that hold any of ``texts`` (words as :func:`fts_text` gives them, each one
-    FTS5 phrase: in the order given, a word twice counts twice), as ``(id, score)`` best first, read on ``c``; the
-    notes of ``flt``'s scope scored from ``kept`` when given (the store's statistics are read on ``c`` all the
-    same)."""
+    FTS5 phrase: in the order given, a word twice counts twice), as ``(id, score)`` best first, read on ``c``."""
     docs, tokens = c.execute("SELECT docs, tokens FROM counters").fetchone()
     if not docs:
         return []
@@ -484,8 +480,6 @@ def bm25_search(c: Any, texts: Sequence[str], k: int, flt: Filter, extra_weight:
             held_by.append(held)
     if not phrases:
         return []
-    if kept is not None:
-        return kept.bm25(phrases, extra_weight, tokens / docs, k, flt, K1, B)
     where, params = where_sql(flt, "n")
 
     def best(matched: list[int] | None) -> list[tuple[str, float]]:

@@ -19,26 +19,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
 from memkit.filters import Filter
 from memkit.vectors import nearest_rows
 
-__all__ = ["ScopeRows", "ScopeVectors", "scope_vectors", "validity_mask"]
-
-
-def validity_mask(valid_from: np.ndarray, valid_to: np.ndarray, flt: Filter) -> np.ndarray:
-    """Which notes (by their validity, epoch seconds) pass ``flt``'s validity window, as ``validity_clauses``."""
-    keep = np.ones(len(valid_from), dtype=bool)
-    if flt.open_at is not None:
-        keep &= valid_to > flt.open_at
-    if flt.started_by is not None:
-        keep &= valid_from <= flt.started_by
-    if flt.started_after is not None:
-        keep &= valid_from >= flt.started_after
-    return keep
+__all__ = ["ScopeRows", "ScopeVectors", "scope_vectors"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +39,13 @@ class ScopeVectors:
 
     def passing(self, flt: Filter) -> tuple[list[str], np.ndarray]:
         """The ids and vectors of the notes that also pass ``flt``'s validity window (as ``validity_clauses``)."""
-        keep = validity_mask(self.valid_from, self.valid_to, flt)
+        keep = np.ones(len(self.ids), dtype=bool)
+        if flt.open_at is not None:
+            keep &= self.valid_to > flt.open_at
+        if flt.started_by is not None:
+            keep &= self.valid_from <= flt.started_by
+        if flt.started_after is not None:
+            keep &= self.valid_from >= flt.started_after
         if keep.all():
             return list(self.ids), self.matrix
         where = np.flatnonzero(keep)
@@ -79,25 +72,17 @@ def scope_vectors(rows: Sequence[tuple[str, bytes | np.ndarray, float, float]]) 
                         np.array([r[3] for r in rows], dtype=np.float64))
 
 
-class _Rows(Protocol):
-    ids: tuple[str, ...]
-
-
-R = TypeVar("R", bound=_Rows)
-
-
-class ScopeRows(Generic[R]):
-    """Least recently used scopes' rows (:class:`ScopeVectors`, or another record with ``ids``) by key; ``None``
-    (a scope too large to keep) is kept too."""
+class ScopeRows:
+    """Least recently used :class:`ScopeVectors` by key; ``None`` (a scope too large to search exactly) is kept too."""
 
     def __init__(self, max_rows: int = 32_768):
         self.max_rows = max_rows
-        self._entries: OrderedDict[Hashable, R | None] = OrderedDict()
+        self._entries: OrderedDict[Hashable, ScopeVectors | None] = OrderedDict()
         self._rows = 0
         self._generation = 0  # moves on at each clear: a read that a write overtook is not kept
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, read: Callable[[], R | None]) -> R | None:
+    def get(self, key: Hashable, read: Callable[[], ScopeVectors | None]) -> ScopeVectors | None:
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)

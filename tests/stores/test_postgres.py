@@ -308,10 +308,7 @@ def _same_ranking(mine: list[tuple[str, float]], ref: list[tuple[str, float]]) -
             assert sum(1 for _, x in ref if abs(x - s) <= 1e-9 * max(abs(s), 1e-12)) > 1, (mine, ref)
 
 
-@pytest.mark.parametrize("kept", [True, False], ids=["kept-scope", "in-sql"])
-def test_lexical_ranks_and_scores_as_sqlite_fts5_bm25(pg_url, tmp_path, monkeypatch, kept):
-    if not kept:  # every scope scored by the database
-        monkeypatch.setattr("memkit.stores.postgres.KEPT_BELOW", 0)
+def test_lexical_ranks_and_scores_as_sqlite_fts5_bm25(pg_url, tmp_path):
     pg, lite = _parity_stores(pg_url, tmp_path)
     try:
         for words in QUERIES:
@@ -460,31 +457,6 @@ def test_a_kept_scope_sees_what_another_process_writes_and_answers_as_the_sql_do
         theirs.write(WriteBatch(embeddings={notes[5].id: q[1]}, counts_as_change=False))
         assert mine.nearest(q[1:], 1, flt, 100)[0][0][0] == notes[5].id  # a refill, which counts as no change
         assert mine.nearest(q, 3, flt, 20) is None and mine.nearest(q, 3, flt, 20) is None  # 31 notes: too many
-    finally:
-        mine.close()
-        theirs.close()
-
-
-def test_kept_term_positions_see_what_another_process_writes_and_score_as_the_sql_does(pg_url, monkeypatch):
-    texts = ["the red fox jumps over the red fence", "a red car", "fox and hound", "red red red fox",
-             "over the hill the fox jumps", "jumps over the fox"]
-    notes = [Note(content=t, user_id="u", keywords=["fox"] if i % 2 else [], valid_from=T0 + timedelta(days=i))
-             for i, t in enumerate(texts)]
-    mine, theirs = _open(pg_url), _open(pg_url)
-    try:
-        mine.write(WriteBatch(insert=[(n, None) for n in notes]))
-        flt = build_filter(user_id="u", include_superseded=True)
-        queries = (["red"], ["fox", "red"], ["jumps over"], ["the red"], ["red red"], ["fox jumps", "hill"], ["cat"])
-        kept = {tuple(q): [mine.lexical(q, 4, flt, w) for w in (1.0, 0.5, 0.0)] for q in queries}
-        monkeypatch.setattr("memkit.stores.postgres.KEPT_BELOW", 0)
-        assert kept == {tuple(q): [mine.lexical(q, 4, flt, w) for w in (1.0, 0.5, 0.0)] for q in queries}  # the same doubles
-        assert {i for i, _ in kept[("jumps over",)][0]} == {notes[0].id, notes[5].id}  # a phrase, in its order
-        assert [i for i, _ in kept[("red red",)][0]] == [notes[3].id]
-        monkeypatch.undo()
-        assert [i for i, _ in mine.lexical(["hound"], 3, flt)] == [notes[2].id]
-        new = Note(content="the hound sleeps", user_id="u")
-        theirs.write(WriteBatch(insert=[(new, None)]))  # another process: this one's kept scope is stale
-        assert {i for i, _ in mine.lexical(["hound"], 3, flt)} == {notes[2].id, new.id}
     finally:
         mine.close()
         theirs.close()
