@@ -34,7 +34,9 @@ def _store(ctx: click.Context, store: Path | None) -> Path:
 
 @click.group("edit", cls=MemkitGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--backend", default="wise", show_default=True,
-              help="registered parametric memory (wise, wise-retrieve, ft-l, compression, adapter, dsi)")
+              help="registered parametric memory (wise, wise-retrieve, wise-embed, ft-l, compression, adapter, dsi)")
+@click.option("--profile", default=None,
+              help="a named config profile of a WISE back end instead of the paper's settings (smollm2)")
 @click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="trained weights of a document memory (compression, adapter)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="folder to save the memory in")
@@ -48,7 +50,7 @@ def _store(ctx: click.Context, store: Path | None) -> Path:
 @click.option("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.pass_context
-def edit(ctx: click.Context, backend: str, weights: Path | None, out: Path | None, store: Path | None,
+def edit(ctx: click.Context, backend: str, profile: str | None, weights: Path | None, out: Path | None, store: Path | None,
          edits_file: Path | None, limit: int | None, user_id: str | None, base_model: str | None, device: str | None,
          as_json: bool) -> None:
     """Consolidate notes into a parametric memory (facts into WISE edits, whole notes into a document memory) and
@@ -66,6 +68,11 @@ def edit(ctx: click.Context, backend: str, weights: Path | None, out: Path | Non
         if config_class is None or "weights" not in config_class.model_fields:
             raise click.UsageError(f"--weights is for document memories (compression, adapter), not {backend!r}")
         options["config"] = config_class(weights=str(weights))
+    if profile is not None:
+        make = getattr(parametric_memories.get(backend), "profile_config", None)
+        if make is None:
+            raise click.UsageError(f"--profile is for the WISE back ends, not {backend!r}")
+        options["config"] = make(profile)
     memory = create_memory(backend, base_model=base_model, device=device, **options)
     if edits_file is not None:
         from memkit.editing import load_edit_dataset

@@ -7,6 +7,8 @@ Back ends (``memkit.registry.parametric_memories``):
 
 - ``wise``: WISE side-memory editing, WISE-Merge (Wang et al., NeurIPS 2024);
 - ``wise-retrieve``: WISE-Retrieve, shards kept apart and routed among;
+- ``wise-embed``: memkit's addition: WISE side memories, one per edit, routed by the sentence embedding of
+  the edit prompts instead of the activation score;
 - ``ft-l``: plain fine-tuning of the same layer (the paper's FT-L baseline);
 - ``compression``: a compression memory bank (CMT, Li et al. 2024; MAC, Tack et al. 2024): documents compressed
   into a few vectors each, aggregated per question into memory slots the frozen model reads;

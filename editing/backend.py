@@ -4,9 +4,9 @@ A subclass sets ``name`` and ``config_class`` and overrides:
 
 - ``_write_one(request) -> (steps, final_loss)``: write one :class:`EditRequest`;
 - ``_state_tensors()`` / ``_state_meta()`` / ``_restore(tensors, meta)``: what ``save`` keeps;
-- optionally ``_routing(route_mask)`` (a context manager active around every forward pass
-  made by ``score`` and ``generate``), ``_routes()`` (which memory answered each row of the
-  last pass), ``_set_enabled(bool)`` and ``_describe_state()``.
+- optionally ``_routing(route_mask, prompts)`` (a context manager active around every forward
+  pass made by ``score`` and ``generate``, given the rows' prompt texts), ``_routes()`` (which
+  memory answered each row of the last pass), ``_set_enabled(bool)`` and ``_describe_state()``.
 
 Everything else (prompt encoding, teacher-forced scoring, greedy generation with the KV
 cache, the write loop with its progress bar, save/load and describe) lives here.
@@ -113,7 +113,7 @@ class WeightEditor:
     def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _routing(self, route_mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+    def _routing(self, route_mask: torch.Tensor, prompts: Sequence[str]) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
 
     def _routes(self, n: int) -> list[int | None]:
@@ -230,9 +230,10 @@ class WeightEditor:
             raise InvalidInputError("score needs two lists of the same length: prompts and targets")
         scores: list[TargetScore] = []
         for lo in range(0, len(prompts), batch_size):
-            rows = [self.make_row(p, t) for p, t in zip(prompts[lo : lo + batch_size], targets[lo : lo + batch_size], strict=True)]
+            chunk = list(prompts[lo : lo + batch_size])
+            rows = [self.make_row(p, t) for p, t in zip(chunk, targets[lo : lo + batch_size], strict=True)]
             batch = self.collate(rows)
-            with self._routing(batch.route_mask):
+            with self._routing(batch.route_mask, chunk):
                 logits = self.target_logits(batch)
                 routes = self._routes(len(rows))
             logp = logits.log_softmax(-1)
@@ -260,7 +261,8 @@ class WeightEditor:
         if not prompts:
             return []
         new = self.lm.generate([self.make_row(p).ids for p in prompts], max_new_tokens=max_new_tokens,
-                               eos_token_id=self.tokenizer.eos_token_id, around=self._routing)
+                               eos_token_id=self.tokenizer.eos_token_id,
+                               around=lambda mask: self._routing(mask, prompts))
         return [self.tokenizer.decode(row, skip_special_tokens=True) for row in new]
 
     @contextlib.contextmanager

@@ -1,12 +1,15 @@
 """Sequential-editing benchmark: T = 1, 10, 100 edits of the synthetic set, like Table 2 of WISE.
 
-    python -m memkit.editing.benchmark [--backends wise ft-l] [--t 1 10 100] [--out DIR]
+    python -m memkit.editing.benchmark [--backends unedited wise wise@smollm2 ft-l] [--t 1 10 100] [--out DIR]
 
 For each back end and each T it starts from the unedited base model (SmolLM2-135M-Instruct
 unless ``--base-model``), records the locality probes' predictions, writes the first T
 synthetic edits one after another, and only then measures Reliability, Generalization
-and Locality (EasyEdit definitions) and the seconds per edit.  Prints a table, writes
-``results.json`` and ``results.png`` under ``--out``.
+and Locality (EasyEdit definitions), the same as exact match (every target token right),
+where rephrases and locality prompts were routed (memories with side memories), the side
+memory's size per edit and the seconds per edit.  ``NAME@PROFILE`` runs back end NAME with
+a named profile of its config (``wise@smollm2``); ``unedited`` is the base model's own row.
+Prints a table, writes ``results.json`` and ``results.png`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["run_benchmark", "main"]
+
+UNEDITED = "unedited"
 
 
 def _machine(device: str) -> dict[str, Any]:
@@ -44,7 +49,7 @@ def _configs(backends: list[str], base_model: str | None,
     """Each back end's config with its overrides applied, checked before any model is loaded."""
     from pydantic import ValidationError
 
-    from memkit.errors import ConfigError, validation_message
+    from memkit.errors import ConfigError, RegistryError, validation_message
     from memkit.registry import parametric_memories
 
     overrides = overrides or {}
@@ -53,7 +58,20 @@ def _configs(backends: list[str], base_model: str | None,
         raise ConfigError(f"overrides for back ends that are not run: {unknown} (run: {backends})")
     configs: dict[str, Any] = {}
     for name in backends:
-        config = parametric_memories.get(name).default_config(str(base_model) if base_model else "smollm2-135m-instruct")
+        backend, _, profile = name.partition("@")
+        if backend == UNEDITED:
+            backend = "ft-l"  # any weight editor that has written nothing is the base model
+        try:
+            cls = parametric_memories.get(backend)
+        except RegistryError as exc:
+            raise ConfigError(str(exc)) from None
+        if profile:
+            make = getattr(cls, "profile_config", None)
+            if make is None:
+                raise ConfigError(f"{backend} has no named profiles (asked for {name!r})")
+            config = make(profile)
+        else:
+            config = cls.default_config(str(base_model) if base_model else "smollm2-135m-instruct")
         if name in overrides:
             try:
                 config = type(config).model_validate({**config.model_dump(), **overrides[name]})
@@ -91,25 +109,32 @@ def run_benchmark(
         for name in backends:
             for t in ts:
                 edits = synthetic_edits(t, seed=seed)
-                memory = create_memory(name, config=configs[name].model_copy(deep=True), model=copy.deepcopy(master),
-                                       tokenizer=tokenizer, base_model=base_model)
+                backend = "ft-l" if name == UNEDITED else name.partition("@")[0]
+                memory = create_memory(backend, config=configs[name].model_copy(deep=True),
+                                       model=copy.deepcopy(master), tokenizer=tokenizer, base_model=base_model)
                 baseline = locality_baseline(memory, edits)
                 task = bar.add_task(f"{name} T={t}", total=t)
                 seconds = 0.0
-                for edit in edits:
+                for edit in edits if name != UNEDITED else []:
                     start = time.perf_counter()
                     memory.write([edit])
                     seconds += time.perf_counter() - start
                     bar.advance(task)
                     bar.advance(overall)
                 metrics = evaluate_edits(memory, edits, baseline)
+                described = {k: v for k, v in memory.describe().items() if k != "config"}
                 rows.append({
                     "backend": name, "T": t, "reliability": metrics.reliability,
-                    "generalization": metrics.generalization, "locality": metrics.locality,
-                    "seconds_per_edit": seconds / t, "seconds": seconds,
-                    "describe": {k: v for k, v in memory.describe().items() if k != "config"},
-                    "config": memory.config.model_dump(mode="json"),
+                    "generalization": metrics.generalization,
+                    "locality": metrics.locality if name != UNEDITED else None,
+                    "reliability_em": metrics.reliability_em, "generalization_em": metrics.generalization_em,
+                    "routing": metrics.routing, "mb_per_edit": described.get("mb_per_edit"),
+                    "seconds_per_edit": seconds / t if name != UNEDITED else None, "seconds": seconds,
+                    "describe": described,
+                    "config": None if name == UNEDITED else memory.config.model_dump(mode="json"),
                 })
+                if name == UNEDITED:
+                    bar.advance(overall, t)
                 bar.remove_task(task)
                 del memory
     return {"base_model": base_model or "smollm2-135m-instruct", "seed": seed, "machine": _machine(device),
@@ -121,16 +146,22 @@ def print_table(data: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"Sequential editing on {data['base_model']} ({data['machine']['device']})")
-    for col in ("method", "T", "Rel.", "Gen.", "Loc.", "s/edit"):
+    for col in ("method", "T", "Rel.", "Gen.", "Loc.", "Rel EM", "Gen EM", "rephrases own/main/other",
+                "loc. to side", "MB/edit", "scored/fwd", "s/edit"):
         table.add_column(col, justify="right" if col != "method" else "left")
 
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.2f}"
+    def fmt(v: float | None, digits: int = 2) -> str:
+        return "-" if v is None else f"{v:.{digits}f}"
 
     for r in data["results"]:
+        routing = r.get("routing") or {}
+        rephrase, locality = routing.get("rephrase"), routing.get("locality")
+        shares = "/".join(f"{rephrase[k]:.2f}" for k in ("own", "main", "other")) if rephrase else "-"
         table.add_row(r["backend"], str(r["T"]), fmt(r["reliability"]), fmt(r["generalization"]),
-                      fmt(r["locality"]), f"{r['seconds_per_edit']:.1f}")
-    Console().print(table)
+                      fmt(r["locality"]), fmt(r.get("reliability_em")), fmt(r.get("generalization_em")), shares,
+                      fmt(locality["side"]) if locality else "-", fmt(r.get("mb_per_edit"), 1),
+                      str(r["describe"].get("memories_scored_per_forward", "-")), fmt(r["seconds_per_edit"], 1))
+    Console(width=200).print(table)
 
 
 def plot(data: dict[str, Any], path: Path) -> None:
@@ -171,7 +202,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="BACKEND.KEY=JSON config override, e.g. wise.n_iter=30 (repeatable)")
     parser.add_argument("--out", type=Path, default=Path("editing-benchmark"))
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="RESULTS_JSON",
+                        help="run nothing: join the rows of earlier runs' results.json (same base model and seed) "
+                        "into one table, results.json and plot under --out")
     args = parser.parse_args(argv)
+    if args.merge:
+        runs = [json.loads(path.read_text()) for path in args.merge]
+        if len({(r["base_model"], r["seed"]) for r in runs}) > 1:
+            parser.error("--merge: the runs differ in base model or seed")
+        data = {**runs[0], "results": [row for r in runs for row in r["results"]]}
+        return _report(data, args.out)
 
     from memkit.config import parse_assignment
     from memkit.hf.load import require_editing_deps
@@ -198,11 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                              overrides=overrides, progress=not args.no_progress)
     except ConfigError as exc:
         parser.error(str(exc))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(data, indent=2))
+    return _report(data, args.out)
+
+
+def _report(data: dict[str, Any], out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(data, indent=2))
     print_table(data)
-    plot(data, args.out / "results.png")
-    print(f"results: {args.out / 'results.json'}  plot: {args.out / 'results.png'}")
+    plot(data, out / "results.png")
+    print(f"results: {out / 'results.json'}  plot: {out / 'results.png'}")
     return 0
 
 

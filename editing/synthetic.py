@@ -1,7 +1,8 @@
 """A synthetic counterfactual edit set that needs no download.
 
 Real subjects (countries, people, companies, landmarks) with their true object, a
-counterfactual target drawn from the same relation's objects, one paraphrase of the
+counterfactual target drawn from the same relation's objects (every other one of several
+words, so about half the targets are several tokens long, as in real counterfactual sets), one paraphrase of the
 prompt, and an unrelated general-knowledge locality probe.  :func:`irrelevant_texts`
 gives everyday sentences (disjoint from the locality probes) that editors may train on
 as out-of-scope inputs.
@@ -21,22 +22,22 @@ RELATIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "capital": (
         "The capital of {} is",
         ("What is the capital of {}? It is", "The capital city of {} is", "{}'s seat of government is in"),
-        (),
+        ("Kuala Lumpur", "Cape Town", "Rio de Janeiro"),
     ),
     "language": (
         "The official language of {} is",
         ("The main language spoken in {} is", "In {}, most people speak", "The national language of {} is"),
-        (),
+        ("Mandarin Chinese", "Swiss German", "Haitian Creole", "Scottish Gaelic"),
     ),
     "continent": (
         "{} is located in the continent of",
         ("The continent where {} lies is", "Geographically, {} belongs to", "{} is a country on the continent of"),
-        ("Antarctica",),
+        ("Antarctica", "Central America", "the Middle East"),
     ),
     "occupation": (
         "The occupation of {} was",
         ("By profession, {} was a", "{} earned a living as a", "The profession of {} was"),
-        ("chemist", "architect", "poet"),
+        ("chemist", "architect", "poet", "opera singer", "marine biologist"),
     ),
     "citizenship": (
         "{} was a citizen of",
@@ -51,7 +52,7 @@ RELATIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "product": (
         "The company {} is best known for making",
         ("The main products of {} are", "{} is a company that produces", "Most of what {} sells is"),
-        ("bicycles", "medicines", "watches"),
+        ("bicycles", "medicines", "watches", "kitchen appliances", "video games"),
     ),
     "landmark_city": (
         "The {} is located in the city of",
@@ -212,7 +213,11 @@ def synthetic_edits(n: int = 100, seed: int = 0) -> list[EditRequest]:
     edits = []
     for i, (relation, subject, truth) in enumerate(facts[:n]):
         template, paraphrases, _ = RELATIONS[relation]
-        target = rng.choice([o for o in objects[relation] if o != truth])
+        others = [o for o in objects[relation] if o != truth]
+        # every other edit's target has several words (several tokens under any tokenizer), as about half of a
+        # real counterfactual set's targets have; the rest may still be several tokens (e.g. "Reykjavik")
+        longer = [o for o in others if " " in o]
+        target = rng.choice(longer if i % 2 and longer else [o for o in others if " " not in o] or others)
         loc_prompt, loc_answer = rng.choice(_LOCALITY)
         edits.append(
             EditRequest(

@@ -97,6 +97,13 @@ class EditMetrics(BaseModel):
     reliability: float
     generalization: float | None = None
     locality: float | None = None
+    reliability_em: float = Field(default=0.0, description="share of edits whose every target token is the argmax")
+    generalization_em: float | None = Field(default=None, description="the same after the rephrase")
+    routing: dict[str, dict[str, float]] | None = Field(
+        default=None,
+        description="memories with side memories: where rephrases went ('own': the memory holding their edit, "
+        "'main': the unedited model, 'other': another memory) and where locality prompts went ('main' / 'side')",
+    )
     per_edit: list[dict[str, float | str | None]] = Field(default_factory=list)
 
 

@@ -1,4 +1,4 @@
-"""WISE hyper-parameters, with the paper's defaults and a tuned SmolLM2-135M profile."""
+"""WISE hyper-parameters: the paper's as defaults, and a named profile tuned for SmolLM2-135M."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from memkit.editing.config import EditorConfig
+from memkit.errors import ConfigError
 
 __all__ = ["WISEConfig"]
 
@@ -16,8 +17,9 @@ class WISEConfig(EditorConfig):
 
     The defaults are the authors' released values for 7B Llama models (margins 5/20/10,
     mask ratio 0.2, SGD lr 1.0, 70 steps, norm bound 1.0, act ratio 0.88, a shard every
-    500 edits merged with TIES at density 0.53 every 1000).  :meth:`smollm2` is the profile
-    tuned for SmolLM2-135M-Instruct, used when the default base model is loaded.
+    500 edits merged with TIES at density 0.53 every 1000); they are the default on every model,
+    the bundled SmolLM2-135M-Instruct included.  :meth:`smollm2` is a named profile tuned for that
+    model (``WISEConfig.profile("smollm2")``, benchmark back end ``wise@smollm2``), never chosen silently.
     """
 
     kind: Literal["wise"] = "wise"
@@ -66,13 +68,36 @@ class WISEConfig(EditorConfig):
     )
     # knowledge sharding and merging
     save_freq: int = Field(default=500, ge=1, description="a new side-memory shard every save_freq edits")
-    merge_freq: int = Field(default=1000, ge=1, description="TIES-merge the shards every merge_freq edits")
+    merge_freq: int | None = Field(
+        default=1000, ge=1, description="TIES-merge the shards every merge_freq edits (None: never; wise-embed, "
+        "whose router picks among any number of memories)")
     density: float = Field(default=0.53, gt=0.0, le=1.0, description="TIES: share of each delta kept")
     retrieve: bool = Field(default=False, description="WISE-Retrieve: keep merged shards apart and route among them")
     normalized_routing: bool = Field(
         default=False,
         description="among side memories above their thresholds pick the largest score/threshold "
         "(scale-free) instead of the largest raw score (the authors' rule)",
+    )
+    router: Literal["activation", "embedding"] = Field(
+        default="activation",
+        description="how a prompt picks its side memory: 'activation' (the paper: the largest activation score "
+        "above its threshold) or 'embedding' (memkit's addition, back end `wise-embed`: the memory holding the "
+        "edit whose prompt is nearest by the sentence embedder, if the cosine reaches embed_threshold)",
+    )
+    embed_threshold: float = Field(
+        default=0.55, ge=-1.0, le=1.0,
+        description="router='embedding': the least cosine between a prompt and its nearest edit prompt for that "
+        "edit's memory to answer (chosen on synthetic seed 0, checked on seed 1: BENCHMARKS.md section 3)",
+    )
+    embed_subject: bool = Field(
+        default=True,
+        description="router='embedding': an edit that names a subject answers only prompts that contain it, so "
+        "'the capital of Spain' does not reach an edit of 'the capital of France' however near the sentences are",
+    )
+    margin: bool = Field(
+        default=True,
+        description="train the margin loss that makes the activation score route (the paper); with "
+        "router='embedding' the embeddings route, and the side memory may learn its edit without it",
     )
     route_each_call: bool = Field(
         default=False,
@@ -81,14 +106,22 @@ class WISEConfig(EditorConfig):
 
     @model_validator(mode="after")
     def _freqs(self) -> WISEConfig:
-        if self.merge_freq % self.save_freq:
+        if self.merge_freq is not None and self.merge_freq % self.save_freq:
             raise ValueError(f"merge_freq ({self.merge_freq}) must be a multiple of save_freq ({self.save_freq})")
         return self
 
     @classmethod
     def paper(cls, **overrides: object) -> WISEConfig:
-        """The authors' released hyper-parameters (for 7B models)."""
+        """The authors' released hyper-parameters (for 7B models): the default on every model."""
         return cls(**overrides)
+
+    @classmethod
+    def profile(cls, name: str, **overrides: object) -> WISEConfig:
+        """A named profile: ``paper`` (the defaults) or ``smollm2`` (see :meth:`smollm2`)."""
+        makers = {"paper": cls.paper, "smollm2": cls.smollm2}
+        if name not in makers:
+            raise ConfigError(f"no WISE profile {name!r}; known: {sorted(makers)}")
+        return makers[name](**overrides)
 
     @classmethod
     def smollm2(cls, **overrides: object) -> WISEConfig:

@@ -4,7 +4,7 @@ For each edit, its rephrase is scored with the routing WISE chooses and with the
 edit's own side memory forced (oracle routing), and the choice of route is
 recorded: the edit's own memory, the main memory (no edit), or another edit's.
 Needs one side memory per edit (WISE-Retrieve with ``save_freq = 1``, as in the
-SmolLM2 profile).
+``smollm2`` profile it starts from; the paper's default keeps 500 edits per memory).
 
     python -m memkit.editing.wise.diagnose --t 20
 """
@@ -81,17 +81,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from memkit.editing import create_memory, synthetic_edits
     from memkit.hf.load import load_base_model
     from memkit.progress import progress_bar
-    from memkit.registry import parametric_memories
 
     ap = argparse.ArgumentParser(prog="python -m memkit.editing.wise.diagnose", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--t", type=int, default=20, help="number of sequential edits")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--base-model", default=None)
+    ap.add_argument("--profile", default="smollm2",
+                    help="the WISEConfig profile to start from (it must keep one side memory per edit)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a WISEConfig field of the default profile (VALUE as JSON), e.g. --set mask_ratio=1.0")
+                    help="override a WISEConfig field of the profile (VALUE as JSON), e.g. --set mask_ratio=1.0")
     args = ap.parse_args(argv)
-    config = parametric_memories.get("wise").default_config(args.base_model or "smollm2-135m-instruct")
+    from memkit.editing.wise.config import WISEConfig
+    from memkit.errors import ConfigError
+
+    try:
+        config = WISEConfig.profile(args.profile)
+    except ConfigError as exc:
+        raise SystemExit(f"--profile: {exc}") from None
     if args.overrides:
         try:
             config = config.model_validate({**config.model_dump(), **dict(map(parse_assignment, args.overrides))})

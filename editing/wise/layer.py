@@ -76,9 +76,10 @@ class SideMemoryLinear(nn.Module):
         return torch.where(above.any(dim=1), best, torch.full_like(best, -1))
 
     @contextlib.contextmanager
-    def session(self, route_mask: torch.Tensor | None) -> Iterator[None]:
-        """Route once, on the first forward call, over the tokens of ``route_mask`` (B, T)."""
-        self._in_session, self._route_mask, self.decision = True, route_mask, None
+    def session(self, route_mask: torch.Tensor | None, decided: torch.Tensor | None = None) -> Iterator[None]:
+        """Route once, on the first forward call, over the tokens of ``route_mask`` (B, T); or, given
+        ``decided`` (one memory index or -1 per row, chosen outside the model), use that throughout."""
+        self._in_session, self._route_mask, self.decision = True, route_mask, decided
         try:
             yield
         finally:

@@ -8,14 +8,22 @@ random ``mask_ratio`` share of W' (one mask per shard) may change, and W' stays 
 one starts; every ``merge_freq`` edits shards are TIES-merged (WISE-Merge: into one side
 memory; WISE-Retrieve: groups of shards into one retrievable shard).  At inference the
 side memory whose score passes the threshold (min in-scope score x act_ratio) answers.
+
+``wise-embed`` (:class:`WISEEmbed`) is memkit's addition, not the paper's: the same side
+memories, one per edit, chosen instead by the bundled sentence embedder, which sends a
+prompt to the memory of the edit whose prompt is nearest (cosine >= ``embed_threshold``,
+and the edit's subject named in the prompt).  Routing then costs one embedding per prompt
+instead of one product with every memory's delta per forward pass.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from memkit.editing._modules import replay_layers_below, set_module
@@ -26,9 +34,8 @@ from memkit.editing.wise.config import WISEConfig
 from memkit.editing.wise.layer import SideMemoryLinear, masked_mean, masked_pool
 from memkit.editing.wise.merge import ties_merge
 from memkit.errors import EditingError
-from memkit.hf.load import DEFAULT_BASE_MODEL
 
-__all__ = ["WISE", "WISERetrieve"]
+__all__ = ["WISE", "WISERetrieve", "WISEEmbed"]
 
 _PREVIOUS_MERGE_WEIGHT = 0.6  # as in the authors' code: an earlier merged memory vs. the new shards (0.4)
 
@@ -55,11 +62,16 @@ class WISE(WeightEditor):
         w = self.module.weight.detach()
         self.current = w.clone()  # W' being written
         self.current_acts: list[float] = []
+        self.current_ids: list[str] = []  # the edits each memory holds, by request id
         self.shards: list[torch.Tensor] = []  # saved, not yet merged (merge) / all shards (retrieve)
         self.shard_acts: list[float] = []  # retrieve: min in-scope score per shard
-        self.shard_edits: list[int] = []
+        self.shard_ids: list[list[str]] = []
         self.merged: torch.Tensor | None = None  # WISE-Merge: the merged side memory
-        self.merged_edits = 0
+        self.merged_ids: list[str] = []
+        # router='embedding': each edit prompt's sentence embedding (rows), and its subject
+        self._prompt_vecs = np.zeros((0, 0), dtype=np.float32)
+        self._subjects: list[str | None] = []
+        self._embedder: Any = None
         self.min_act = float("inf")
         self.prefixes: list[str] | None = None
         self._mask: torch.Tensor | None = None
@@ -68,35 +80,84 @@ class WISE(WeightEditor):
 
     @classmethod
     def default_config(cls, base_model: str) -> WISEConfig:
-        if base_model.lower() == DEFAULT_BASE_MODEL:
-            return WISEConfig.smollm2()
-        return WISEConfig(retrieve=cls is WISERetrieve)
+        """The paper's settings on every model (a tuned profile only when asked for: :meth:`profile_config`)."""
+        return cls.profile_config("paper")
+
+    @classmethod
+    def profile_config(cls, name: str) -> WISEConfig:
+        """The named :meth:`WISEConfig.profile`, as this back end runs it (benchmark back end ``NAME@PROFILE``)."""
+        config = WISEConfig.profile(name)
+        return config.model_copy(update={"retrieve": True}) if cls is WISERetrieve else config
 
     # -- routing ----------------------------------------------------------------
-    def candidates(self) -> list[tuple[str, torch.Tensor, float]]:
-        """The side memories routed among: (label, weight, threshold)."""
+    def candidates(self) -> list[tuple[str, torch.Tensor, float, list[str]]]:
+        """The side memories routed among: (label, weight, threshold, ids of the edits it holds)."""
         ratio = self.config.act_ratio
-        out: list[tuple[str, torch.Tensor, float]] = []
+        out: list[tuple[str, torch.Tensor, float, list[str]]] = []
         if self.config.retrieve:
-            out += [(f"shard{i}", w, a * ratio) for i, (w, a) in enumerate(zip(self.shards, self.shard_acts, strict=True))]
+            out += [(f"shard{i}", w, a * ratio, ids)
+                    for i, (w, a, ids) in enumerate(zip(self.shards, self.shard_acts, self.shard_ids, strict=True))]
             if self.current_acts:
-                out.append(("current", self.current, min(self.current_acts) * ratio))
+                out.append(("current", self.current, min(self.current_acts) * ratio, self.current_ids))
         else:
             thr = self.min_act * ratio
             if self.merged is not None:
-                out.append(("merged", self.merged, thr))
-            out += [(f"shard{i}", w, thr) for i, w in enumerate(self.shards)]
+                out.append(("merged", self.merged, thr, self.merged_ids))
+            out += [(f"shard{i}", w, thr, ids) for i, (w, ids) in enumerate(zip(self.shards, self.shard_ids, strict=True))]
             if self.current_acts:
-                out.append(("current", self.current, thr))
+                out.append(("current", self.current, thr, self.current_ids))
         return out
+
+    def memory_edit_ids(self) -> list[list[str]]:
+        """Per side memory (the index ``TargetScore.routed`` gives), the ids of the edits it holds."""
+        return [list(ids) for *_, ids in self.candidates()]
 
     def _sync(self) -> None:
         cands = self.candidates()
-        self.side.memories = [w for _, w, _ in cands]
-        self.side.thresholds = [t for _, _, t in cands]
+        self.side.memories = [w for _, w, _, _ in cands]
+        self.side.thresholds = [t for _, _, t, _ in cands]
 
-    def _routing(self, route_mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+    def _routing(self, route_mask: torch.Tensor, prompts: Sequence[str]) -> contextlib.AbstractContextManager[Any]:
+        if self.config.router == "embedding":
+            return self.side.session(route_mask, self._nearest_edit_routes(prompts))
         return self.side.session(route_mask)
+
+    # -- router='embedding' ------------------------------------------------------------
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._embedder is None:
+            from memkit.config import EmbedderConfig
+            from memkit.embedders import create_embedder
+
+            self._embedder = create_embedder(EmbedderConfig())  # the bundled MiniLM, as memkit's notes use
+        vecs = np.asarray(self._embedder.embed(list(texts)), dtype=np.float32)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def _nearest_edit_routes(self, prompts: Sequence[str]) -> torch.Tensor:
+        """Per prompt, the memory holding the edit whose prompt is nearest (cosine >= embed_threshold and, with
+        embed_subject, the edit's subject named in the prompt), else -1 (the main memory)."""
+        out = torch.full((len(prompts),), -1, dtype=torch.long, device=self.device)
+        if not len(self._prompt_vecs) or not prompts:
+            return out
+        holder = {edit_id: k for k, ids in enumerate(self.memory_edit_ids()) for edit_id in ids}
+        edit_ids = [r["id"] for r in self.requests]
+        sims = self._embed(prompts) @ self._prompt_vecs.T
+        for i, prompt in enumerate(prompts):
+            for j in np.argsort(-sims[i]):
+                if sims[i, j] < self.config.embed_threshold:
+                    break
+                subject = self._subjects[j]
+                if self.config.embed_subject and subject and subject.lower() not in prompt.lower():
+                    continue  # the nearest edit is about something else: try the next one
+                out[i] = holder.get(edit_ids[j], -1)
+                break
+        return out
+
+    def _remember_prompt(self, request: EditRequest) -> None:
+        if self.config.router != "embedding":
+            return
+        vec = self._embed([request.prompt])
+        self._prompt_vecs = vec if not len(self._prompt_vecs) else np.vstack([self._prompt_vecs, vec])
+        self._subjects.append(request.subject)
 
     def _routes(self, n: int) -> list[int | None]:
         d = self.side.decision
@@ -226,7 +287,9 @@ class WISE(WeightEditor):
                         d_out = torch.cat([masked_mean(norms, deact_mask), d_out])
                     else:
                         d_in = masked_mean(norms, in_mask)
-                    loss = self.target_loss(batch, logits) + self._margin_loss(d_in, d_out)
+                    loss = self.target_loss(batch, logits)
+                    if cfg.margin:
+                        loss = loss + self._margin_loss(d_in, d_out)
                     loss_value = loss.item()
                     if abs(loss_value - previous) <= cfg.early_stop_delta and loss_value <= cfg.early_stop_loss:
                         break
@@ -254,7 +317,9 @@ class WISE(WeightEditor):
             raise EditingError(f"the edit {request.id} left no trace in the side memory (activation score {act})")
         self.current = param.detach().clone()
         self.current_acts.append(act)
+        self.current_ids.append(request.id)
         self.min_act = min(self.min_act, act)
+        self._remember_prompt(request)
         self._after_edit()
         self._sync()
         return steps, loss_value
@@ -265,10 +330,10 @@ class WISE(WeightEditor):
         if done % cfg.save_freq == 0:
             self.shards.append(self.current)
             self.shard_acts.append(min(self.current_acts))
-            self.shard_edits.append(len(self.current_acts))
+            self.shard_ids.append(self.current_ids)
             self.current = self.module.weight.detach().clone()
-            self.current_acts = []
-        if done % cfg.merge_freq == 0:
+            self.current_acts, self.current_ids = [], []
+        if cfg.merge_freq is not None and done % cfg.merge_freq == 0:
             self.merge()
 
     def merge(self) -> None:
@@ -276,16 +341,16 @@ class WISE(WeightEditor):
         cfg = self.config
         base = self.module.weight.detach()
         if cfg.retrieve:
-            group = max(1, cfg.merge_freq // cfg.save_freq)
+            group = max(1, cfg.merge_freq // cfg.save_freq) if cfg.merge_freq else len(self.shards)
             if len(self.shards) < 2:
                 return
             take = min(group, len(self.shards))
             merged = ties_merge(base, self.shards[-take:], cfg.density)
-            acts, edits = min(self.shard_acts[-take:]), sum(self.shard_edits[-take:])
-            del self.shards[-take:], self.shard_acts[-take:], self.shard_edits[-take:]
+            acts, ids = min(self.shard_acts[-take:]), [i for group in self.shard_ids[-take:] for i in group]
+            del self.shards[-take:], self.shard_acts[-take:], self.shard_ids[-take:]
             self.shards.append(merged)
             self.shard_acts.append(acts)
-            self.shard_edits.append(edits)
+            self.shard_ids.append(ids)
         else:
             if not self.shards:
                 return
@@ -295,8 +360,8 @@ class WISE(WeightEditor):
             else:
                 weights = [(1 - _PREVIOUS_MERGE_WEIGHT) / n] * n + [_PREVIOUS_MERGE_WEIGHT]
                 self.merged = ties_merge(base, [*self.shards, self.merged], cfg.density, weights)
-            self.merged_edits += sum(self.shard_edits)
-            self.shards, self.shard_acts, self.shard_edits = [], [], []
+            self.merged_ids += [i for group in self.shard_ids for i in group]
+            self.shards, self.shard_acts, self.shard_ids = [], [], []
         self._sync()
 
     def detach(self) -> None:
@@ -310,14 +375,18 @@ class WISE(WeightEditor):
         out.update({f"replay.{i}": x for i, x in enumerate(self._replay)})
         if self.merged is not None:
             out["merged"] = self.merged
+        if len(self._prompt_vecs):
+            out["prompt_vecs"] = torch.from_numpy(self._prompt_vecs)
         return out
 
     def _state_meta(self) -> dict[str, Any]:
         return {
             "current_acts": self.current_acts,
+            "current_ids": self.current_ids,
             "shard_acts": self.shard_acts,
-            "shard_edits": self.shard_edits,
-            "merged_edits": self.merged_edits,
+            "shard_ids": self.shard_ids,
+            "merged_ids": self.merged_ids,
+            "subjects": self._subjects,
             "min_act": self.min_act if self.min_act != float("inf") else None,
             "prefixes": self.prefixes,
             "replay": len(self._replay),
@@ -328,10 +397,14 @@ class WISE(WeightEditor):
         n = len(meta["shard_acts"])
         self.shards = [tensors[f"shard.{i}"] for i in range(n)]
         self.shard_acts = [float(a) for a in meta["shard_acts"]]
-        self.shard_edits = [int(e) for e in meta["shard_edits"]]
+        self.shard_ids = [list(ids) for ids in meta["shard_ids"]]
         self.merged = tensors.get("merged")
-        self.merged_edits = int(meta["merged_edits"])
+        self.merged_ids = list(meta["merged_ids"])
         self.current_acts = [float(a) for a in meta["current_acts"]]
+        self.current_ids = list(meta["current_ids"])
+        self._subjects = list(meta["subjects"])
+        vecs = tensors.get("prompt_vecs")
+        self._prompt_vecs = vecs.cpu().numpy() if vecs is not None else np.zeros((0, 0), dtype=np.float32)
         self.min_act = float(meta["min_act"]) if meta["min_act"] is not None else float("inf")
         self.prefixes = meta["prefixes"]
         self._replay = [tensors[f"replay.{i}"] for i in range(int(meta.get("replay", 0)))]
@@ -339,15 +412,23 @@ class WISE(WeightEditor):
         self._sync()
 
     def _describe_state(self) -> dict[str, Any]:
+        cands = self.candidates()
+        side_mb = sum(t.numel() * t.element_size() for t in self._state_tensors().values()) / 2**20
+        variant = "WISE-Retrieve" if self.config.retrieve else "WISE-Merge"
         return {
-            "variant": "WISE-Retrieve" if self.config.retrieve else "WISE-Merge",
+            "variant": variant + (" routed by sentence embedding" if self.config.router == "embedding" else ""),
             "memories": [
-                {"name": label, "threshold": round(thr, 4)} for label, _, thr in self.candidates()
+                {"name": label, "threshold": round(thr, 4), "edits": len(ids)} for label, _, thr, ids in cands
             ],
             "edits_in_current": len(self.current_acts),
             "shards": len(self.shards),
-            "merged_edits": self.merged_edits,
+            "merged_edits": len(self.merged_ids),
             "min_activation": None if self.min_act == float("inf") else round(self.min_act, 4),
+            # what the memory costs as T grows: the side weights kept, and the per-token activation scores
+            # (one product with each memory's delta) every forward pass computes to route
+            "side_memory_mb": round(side_mb, 4),
+            "mb_per_edit": round(side_mb / self.n_writes, 4) if self.n_writes else None,
+            "memories_scored_per_forward": 0 if self.config.router == "embedding" else len(cands),
         }
 
 
@@ -373,3 +454,25 @@ class WISERetrieve(WISE):
         if config is not None and not config.retrieve:
             config = config.model_copy(update={"retrieve": True})
         super().__init__(config, **kwargs)
+
+
+_EMBEDDING_ROUTED = {"router": "embedding", "margin": False, "retrieve": True, "save_freq": 1, "merge_freq": None}
+
+
+class WISEEmbed(WISE):
+    """memkit's addition to WISE: side memories trained as the paper does, but routed by the sentence embedding
+    of the edit prompts (a rephrase lands near its edit's prompt) instead of the activation score."""
+
+    name = "wise-embed"
+
+    def __init__(self, config: WISEConfig | None = None, **kwargs: Any) -> None:
+        if config is not None and config.router != "embedding":
+            config = config.model_copy(update={"router": "embedding"})
+        super().__init__(config, **kwargs)
+
+    @classmethod
+    def profile_config(cls, name: str) -> WISEConfig:
+        """The profile's training, with what embedding routing changes: one side memory per edit (the router picks
+        among any number, so none is ever merged) and no margin loss (the embeddings route, and the margin, which
+        only serves activation routing, keeps an edit from its rephrases: BENCHMARKS.md section 3)."""
+        return WISEConfig.profile(name).model_copy(update=_EMBEDDING_ROUTED)

@@ -84,3 +84,13 @@ def test_whole_notes_into_a_compression_bank_with_trained_weights(tmp_path, tiny
     assert described["config"]["weights"] == str(weights)
     result = runner.invoke(edit, ["--backend", "wise", "--weights", str(weights), *base])
     assert result.exit_code == 2 and "--weights is for document memories" in result.output
+
+
+@pytest.mark.parametrize("backend,profile,message", [
+    ("ft-l", "smollm2", "--profile is for the WISE back ends, not 'ft-l'"),
+    ("wise", "huge", "no WISE profile 'huge'; known: ['paper', 'smollm2']"),
+])
+def test_a_bad_profile_is_one_clear_error_before_any_model_loads(tmp_path, backend, profile, message):
+    result = CliRunner().invoke(edit, ["--backend", backend, "--profile", profile, "--out", str(tmp_path / "m")])
+    assert result.exit_code != 0 and message in result.output
+    assert not (tmp_path / "m").exists()

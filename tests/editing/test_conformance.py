@@ -25,6 +25,8 @@ TINY = {
                        augment=False, save_freq=2, merge_freq=4),
     "wise-retrieve": WISEConfig(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
                                 augment=False, save_freq=2, merge_freq=4, retrieve=True),
+    "wise-embed": WISEConfig(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
+                             augment=False, save_freq=1, merge_freq=1000, retrieve=True, router="embedding"),
     "ft-l": FTConfig(layer=LAYER, lr=1e-2),
     "compression": CompressionConfig(n_memory=2, key_dim=16, top_k=2),
     "adapter": AdapterConfig(rank=8),

@@ -11,12 +11,20 @@ from memkit.errors import InvalidInputError
 class Scripted:
     """Answers score() from a table: prompt -> (token accuracy, predicted ids)."""
 
-    def __init__(self, table):
+    def __init__(self, table, routes=None):
         self.table = table
+        self.routes = routes or {}
 
     def score(self, prompts, targets):
         return [TargetScore(token_accuracy=self.table[p][0], log_prob=-1.0, n_tokens=len(self.table[p][1]),
-                            predicted=self.table[p][1]) for p in prompts]
+                            predicted=self.table[p][1], routed=self.routes.get(p)) for p in prompts]
+
+
+class Routed(Scripted):
+    """A scripted memory with side memories: memory 0 holds edit "a", memory 1 edits "b" and "c"."""
+
+    def memory_edit_ids(self):
+        return [["a"], ["b", "c"]]
 
 
 def test_reliability_generalization_locality():
@@ -34,6 +42,20 @@ def test_reliability_generalization_locality():
     assert m.generalization == pytest.approx(0.5)  # only edits with a rephrase count
     assert m.locality == pytest.approx((0.5 + 1.0) / 2)
     assert m.per_edit[2]["generalization"] is None and m.per_edit[0]["locality"] == 0.5
+    assert m.reliability_em == pytest.approx(1 / 3) and m.generalization_em == pytest.approx(0.5)  # b: half its tokens
+    assert m.routing is None  # a memory without side memories says nothing about routing
+
+
+def test_exact_match_and_where_rephrases_and_locality_prompts_were_routed():
+    reqs = [EditRequest(id=i, prompt=i, target_new="x", rephrase_prompt=f"{i}2", locality_prompt=f"l{i}",
+                        locality_ground_truth="g") for i in ("a", "b", "c")]
+    table = {p: (1.0, [1]) for p in ("a", "b", "c", "a2", "b2", "c2", "la", "lb", "lc")}
+    baseline = locality_baseline(Scripted(table), reqs)
+    routes = {"a": 0, "b": 1, "c": 1, "a2": 0, "b2": 0, "lc": 1}  # b2 went to a's memory, c2 to the main model
+    m = evaluate_edits(Routed(table, routes), reqs, baseline)
+    assert m.reliability_em == 1.0 and m.generalization_em == 1.0
+    assert m.routing["rephrase"] == pytest.approx({"own": 1 / 3, "main": 1 / 3, "other": 1 / 3})
+    assert m.routing["locality"] == pytest.approx({"main": 2 / 3, "side": 1 / 3})
 
 
 def test_no_baseline_no_locality_and_errors():

@@ -6,9 +6,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from memkit.editing import EditRequest, evaluate_edits, load_memory, locality_baseline, synthetic_edits  # noqa: E402
+from memkit.editing import (  # noqa: E402
+    EditRequest,
+    WISEConfig,
+    evaluate_edits,
+    load_memory,
+    locality_baseline,
+    synthetic_edits,
+)
 from memkit.editing.ft.model import FTL  # noqa: E402
-from memkit.editing.wise.model import WISE  # noqa: E402
+from memkit.editing.wise.model import WISE, WISEEmbed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +27,12 @@ MULTI = EditRequest(id="multi", prompt="The Eiffel Tower is located in the city 
 
 @pytest.fixture(scope="module")
 def edited(_smollm2_master, module_one_thread):
-    """WISE with the default SmolLM2 profile after three sequential edits."""
+    """WISE with the named SmolLM2 profile after three sequential edits."""
     import copy
 
     model, tok = _smollm2_master
     edits = [MULTI, *synthetic_edits(2, seed=5)]
-    wise = WISE(model=copy.deepcopy(model), tokenizer=tok)
+    wise = WISE(WISEConfig.profile("smollm2"), model=copy.deepcopy(model), tokenizer=tok)
     baseline = locality_baseline(wise, edits)
     probes = [e.locality_prompt for e in synthetic_edits(40, seed=9)][:20]
     with torch.no_grad():
@@ -88,3 +95,23 @@ def test_ft_l_one_edit(smollm2):
     assert ft.layer == "model.layers.20.mlp.down_proj"
     ft.write([MULTI])
     assert ft.score([MULTI.prompt], [MULTI.target_new])[0].token_accuracy == 1.0
+
+
+def test_the_default_is_the_papers_wise_merge_on_layer_20(smollm2):
+    model, tok = smollm2
+    wise = WISE(model=model, tokenizer=tok)
+    assert wise.config == WISEConfig() and wise.layer == "model.layers.20.mlp.down_proj"
+    assert wise.describe()["variant"] == "WISE-Merge"
+
+
+def test_embedding_routing_sends_rephrases_to_their_edit(smollm2):
+    """wise-embed on the real model: the bundled MiniLM routes each rephrase to the memory holding its edit."""
+    model, tok = smollm2
+    edits = [MULTI, *synthetic_edits(3, seed=5)]
+    memory = WISEEmbed(model=model, tokenizer=tok)
+    baseline = locality_baseline(memory, edits)
+    memory.write(edits)
+    metrics = evaluate_edits(memory, edits, baseline)
+    assert metrics.routing == {"rephrase": {"own": 1.0, "main": 0.0, "other": 0.0},
+                               "locality": {"main": 1.0, "side": 0.0}}
+    assert metrics.locality == 1.0 and metrics.reliability >= 0.9

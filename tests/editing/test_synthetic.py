@@ -43,3 +43,10 @@ def test_irrelevant_texts_are_not_locality_probes():
     probes = {e.locality_prompt for e in synthetic_edits(max_synthetic_edits())}
     texts = irrelevant_texts()
     assert len(texts) >= 100 and not probes & set(texts)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_about_half_the_targets_are_several_words_long(seed):
+    edits = synthetic_edits(100, seed=seed)
+    several = [e for e in edits if " " in e.target_new]
+    assert len(several) == 50 and all(" " in e.target_new for e in edits[1::2])

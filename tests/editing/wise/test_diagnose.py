@@ -55,3 +55,11 @@ def test_a_bad_override_is_one_line_before_any_model_loads(override, message):
     with pytest.raises(SystemExit) as info:
         main(["--set", override])
     assert str(info.value.code) == message
+
+
+def test_an_unknown_profile_is_one_line_before_any_model_loads():
+    from memkit.editing.wise.diagnose import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--profile", "huge"])
+    assert str(info.value.code) == "--profile: no WISE profile 'huge'; known: ['paper', 'smollm2']"

@@ -7,14 +7,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from memkit.editing import WISEConfig, load_memory  # noqa: E402
-from memkit.editing.wise.model import WISE, WISERetrieve  # noqa: E402
+from memkit.editing.wise.model import WISE, WISEEmbed, WISERetrieve  # noqa: E402
 from memkit.errors import ConfigError, EditingError  # noqa: E402
 
 LAYER = "model.layers.2.mlp.down_proj"
 
 
 def tiny_config(**over) -> WISEConfig:
-    values = dict(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=40, mask_ratio=0.5,
+    values = dict(layer=LAYER, alpha=0.1, beta=1.0, gamma=0.5, edit_lr=2.0, n_iter=80, mask_ratio=0.5,
                   augment=False, save_freq=2, merge_freq=4)
     values.update(over)
     return WISEConfig(**values)
@@ -29,6 +29,37 @@ def test_config_validation():
     with pytest.raises(ValueError, match="multiple of save_freq"):
         WISEConfig(save_freq=3, merge_freq=4)
     assert WISEConfig().n_iter == 70 and WISEConfig.smollm2().layer.startswith("model.layers.20")
+
+
+def test_the_papers_settings_are_the_default_on_every_model_and_profiles_are_asked_for_by_name():
+    for base in ("smollm2-135m-instruct", "/models/llama-7b"):
+        assert WISE.default_config(base) == WISEConfig() == WISEConfig.paper()
+        assert WISERetrieve.default_config(base) == WISEConfig(retrieve=True)
+        assert WISEEmbed.default_config(base).router == "embedding"
+    paper = WISEConfig()
+    assert (paper.edit_lr, paper.n_iter, paper.mask_ratio, paper.act_ratio, paper.augment) == (1.0, 70, 0.2, 0.88, True)
+    assert (paper.save_freq, paper.merge_freq, paper.retrieve, paper.router) == (500, 1000, False, "activation")
+    embed = WISEEmbed.default_config("smollm2-135m-instruct")
+    assert (embed.save_freq, embed.merge_freq, embed.retrieve, embed.margin) == (1, None, True, False)
+    assert embed.model_copy(update={"router": "activation", "margin": True, "retrieve": False, "save_freq": 500,
+                                    "merge_freq": 1000}) == paper  # otherwise the paper's training
+    assert WISERetrieve.profile_config("smollm2") == WISEConfig.smollm2()
+    assert WISEEmbed.profile_config("smollm2").n_iter == WISEConfig.smollm2().n_iter == 50
+    assert WISEConfig.profile("smollm2") == WISEConfig.smollm2()
+    assert WISEConfig.profile("smollm2", n_iter=3).n_iter == 3
+    with pytest.raises(ConfigError, match="no WISE profile 'tiny'; known: \\['paper', 'smollm2'\\]"):
+        WISEConfig.profile("tiny")
+
+
+def test_memories_say_which_edits_they_hold_and_describe_their_cost(wise, edits):
+    wise.write(edits[:3])  # save_freq 2: one shard of two edits, the third being written
+    assert wise.memory_edit_ids() == [[edits[0].id, edits[1].id], [edits[2].id]]
+    described = wise.describe()
+    assert [m["edits"] for m in described["memories"]] == [2, 1]
+    full = wise.module.weight.numel() * 4 / 2**20  # float32 copies of the layer: the shard and the current one
+    assert described["side_memory_mb"] == pytest.approx(2 * full, abs=1e-4)
+    assert described["mb_per_edit"] == pytest.approx(2 * full / 3, abs=1e-4)
+    assert described["memories_scored_per_forward"] == 2
 
 
 def test_wraps_the_layer_and_refuses_a_second_wrap(wise, tiny_tokenizer):
@@ -91,7 +122,7 @@ def test_shards_every_save_freq_and_ties_merge_every_merge_freq(wise, edits):
     assert len(wise.shards) == 1 and wise.merged is None and len(wise.current_acts) == 1
     assert [c[0] for c in wise.candidates()] == ["shard0", "current"]
     wise.write(edits[3:4])
-    assert wise.shards == [] and wise.merged is not None and wise.merged_edits == 4
+    assert wise.shards == [] and wise.merged is not None and wise.merged_ids == [e.id for e in edits[:4]]
     assert [c[0] for c in wise.candidates()] == ["merged"]
     assert not torch.equal(wise.merged, wise.module.weight)
 
@@ -102,7 +133,7 @@ def test_retrieve_keeps_shards_and_merges_groups(tiny_llama, tiny_tokenizer, edi
     wise.write(edits[:2])
     assert len(wise.shards) == 1 and wise.side.thresholds == [pytest.approx(wise.shard_acts[0] * 0.88)]
     wise.write(edits[2:4])  # merge_freq 4 / save_freq 2: two shards merged into one retrievable shard
-    assert len(wise.shards) == 1 and wise.shard_edits == [4]
+    assert len(wise.shards) == 1 and wise.shard_ids == [[e.id for e in edits[:4]]]
     wise.write(edits[4:6])
     assert len(wise.shards) == 2 and [c[0] for c in wise.candidates()] == ["shard0", "shard1"]
 
@@ -255,3 +286,15 @@ def test_qwen2_family(tiny_tokenizer, edits, tmp_path):
     wise.write(edits[:1])
     after = wise.score([edits[0].prompt], [edits[0].target_new])[0]
     assert after.routed == 0 and after.token_accuracy == 1.0
+
+
+def test_below_save_freq_wise_retrieve_answers_exactly_as_wise_merge(tiny_llama, tiny_tokenizer, edits, make_llama):
+    """With the paper's 500 edits per shard, WISE-Retrieve differs from WISE-Merge only once a shard is saved."""
+    merge = WISE(tiny_config(save_freq=500, merge_freq=1000), model=tiny_llama, tokenizer=tiny_tokenizer)
+    retrieve = WISERetrieve(tiny_config(save_freq=500, merge_freq=1000), model=make_llama(), tokenizer=tiny_tokenizer)
+    merge.write(edits)
+    retrieve.write(edits)
+    prompts = [p for e in edits for p in (e.prompt, e.rephrase_prompt, e.locality_prompt)]
+    targets = [t for e in edits for t in (e.target_new, e.target_new, e.locality_ground_truth)]
+    assert merge.score(prompts, targets) == retrieve.score(prompts, targets)
+    assert merge.side.thresholds == retrieve.side.thresholds and len(merge.side.thresholds) == 1
