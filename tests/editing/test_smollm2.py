@@ -105,10 +105,10 @@ def test_the_default_is_the_papers_wise_merge_on_layer_20(smollm2):
 
 
 def test_embedding_routing_sends_rephrases_to_their_edit(smollm2):
-    """wise-embed on the real model: the bundled MiniLM routes each rephrase to the memory holding its edit."""
+    """wise-embed@smollm2 on the real model: the bundled MiniLM routes each rephrase to the memory holding its edit."""
     model, tok = smollm2
     edits = [MULTI, *synthetic_edits(3, seed=5)]
-    memory = WISEEmbed(model=model, tokenizer=tok)
+    memory = WISEEmbed(WISEEmbed.profile_config("smollm2"), model=model, tokenizer=tok)
     baseline = locality_baseline(memory, edits)
     memory.write(edits)
     metrics = evaluate_edits(memory, edits, baseline)
