@@ -322,9 +322,9 @@ class WeightEditor:
                 f"({manifest['base_model']}); pass the same base model, or strict=False to load anyway"
             )
         tensors = load_file(str(Path(path) / TENSORS), device=str(memory.device))
-        memory._restore(tensors, manifest["state"])
         memory.n_writes = int(manifest["writes"])
         memory.requests = list(manifest["requests"])
+        memory._restore(tensors, manifest["state"])
         return memory
 
 

@@ -393,6 +393,8 @@ class WISE(WeightEditor):
         }
 
     def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        if "shard_ids" not in meta:  # saved before memories named their edits: the written order gives them back
+            meta = _ids_from_counts(meta, [r["id"] for r in self.requests])
         self.current = tensors["current"].to(self.current.dtype)
         n = len(meta["shard_acts"])
         self.shards = [tensors[f"shard.{i}"] for i in range(n)]
@@ -432,6 +434,17 @@ class WISE(WeightEditor):
         }
 
 
+def _ids_from_counts(meta: dict[str, Any], written: list[str]) -> dict[str, Any]:
+    """An older save's state (edit counts per memory) with the edits' ids: merged first, then the shards, then
+    the memory being written, in the order the edits were written."""
+    counts = [int(meta["merged_edits"]), *(int(n) for n in meta["shard_edits"]), len(meta["current_acts"])]
+    if sum(counts) != len(written):
+        raise EditingError(f"this memory's state counts {sum(counts)} edits but it wrote {len(written)}")
+    cuts = [sum(counts[:i]) for i in range(len(counts) + 1)]
+    groups = [written[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    return {**meta, "merged_ids": groups[0], "shard_ids": groups[1:-1], "current_ids": groups[-1], "subjects": []}
+
+
 def _pad_cat(xs: list[torch.Tensor], masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack (B, T, d) batches and (T, d) single rows into one right-padded batch with its mask."""
     rows = [x[i][m[i]] for x, m in zip(xs[:1], masks, strict=True) for i in range(x.shape[0])]
@@ -460,8 +473,9 @@ _EMBEDDING_ROUTED = {"router": "embedding", "margin": False, "retrieve": True, "
 
 
 class WISEEmbed(WISE):
-    """memkit's addition to WISE: side memories trained as the paper does, but routed by the sentence embedding
-    of the edit prompts (a rephrase lands near its edit's prompt) instead of the activation score."""
+    """memkit's addition to WISE: side memories, one per edit, routed by the sentence embedding of the edit
+    prompts (a rephrase lands near its edit's prompt) instead of the activation score; trained as the profile
+    says, less the margin loss, which only serves activation routing."""
 
     name = "wise-embed"
 

@@ -298,3 +298,25 @@ def test_below_save_freq_wise_retrieve_answers_exactly_as_wise_merge(tiny_llama,
     targets = [t for e in edits for t in (e.target_new, e.target_new, e.locality_ground_truth)]
     assert merge.score(prompts, targets) == retrieve.score(prompts, targets)
     assert merge.side.thresholds == retrieve.side.thresholds and len(merge.side.thresholds) == 1
+
+
+def test_a_memory_saved_before_memories_named_their_edits_loads_with_their_ids(wise, edits, tiny_tokenizer,
+                                                                                 make_llama, tmp_path):
+    import json
+
+    wise.write(edits[:5])  # save_freq 2, merge_freq 4: four edits merged, one being written
+    held = wise.memory_edit_ids()
+    assert held == [[e.id for e in edits[:4]], [edits[4].id]]
+    folder = wise.save(tmp_path / "old")
+    manifest = json.loads((folder / "memkit-memory.json").read_text())
+    state = manifest["state"]
+    for key in ("current_ids", "shard_ids", "merged_ids", "subjects"):
+        del state[key]
+    state.update(shard_edits=[], merged_edits=4)  # what the earlier format kept: counts
+    (folder / "memkit-memory.json").write_text(json.dumps(manifest))
+    again = load_memory(str(folder), model=make_llama(), tokenizer=tiny_tokenizer)
+    assert again.memory_edit_ids() == held
+    state["merged_edits"] = 3
+    (folder / "memkit-memory.json").write_text(json.dumps(manifest))
+    with pytest.raises(EditingError, match="counts 4 edits but it wrote 5"):
+        load_memory(str(folder), model=make_llama(), tokenizer=tiny_tokenizer)
