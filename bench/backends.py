@@ -15,6 +15,8 @@ Each search kind is timed idle and beside two CPU-bound processes per core (``--
 
     python -m memkit.bench.backends --sizes 10000 98000       # 98,000: nearly every LongMemEval s turn
     python -m memkit.bench.backends --sizes 2000 --backends postgres --queries 50   # a quick look
+    python -m memkit.bench.backends --sizes 98000 --backends postgres --postgres-url URL --reuse
+        # searches again the memory an earlier run filled in that database (its ingest is not timed again)
 """
 
 from __future__ import annotations
@@ -78,30 +80,38 @@ def _time_searches(mem: Any, asked: list[tuple[str, str | None]]) -> dict[str, f
 
 
 def measure(backend: str, location: Any, config: dict[str, Any], n: int, queries: int, load: bool,
-            data: Path | None) -> dict[str, Any]:
-    """Fill a new memory at ``location`` with ``n`` turns, then time its searches."""
+            data: Path | None, reuse: bool = False) -> dict[str, Any]:
+    """Fill a new memory at ``location`` with ``n`` turns, then time its searches (``reuse``: a memory there that
+    already holds ``n`` notes, from an earlier run, is searched as it is; its ingest is not timed)."""
     from memkit import Memory
     from memkit.bench.embcache import CachedEmbedder
     from memkit.progress import progress_bar
 
     items, questions = _items(n, data)
     with Memory(location, config) as mem:
-        real = mem.embedder
-        cached = CachedEmbedder(real)
-        mem.embedder = cached
-        cached.embed([it["content"] for it in items])  # embedded (or read from the cache) before the clock starts
-        t0 = time.perf_counter()
-        with progress_bar(f"{backend}: storing {n} notes", n, True) as bar:
-            for s in range(0, n, _CHUNK):
-                mem.add_many(items[s : s + _CHUNK], progress=False)
-                bar.advance(len(items[s : s + _CHUNK]))
-        ingest_s = time.perf_counter() - t0
-        mem.embedder = real
+        stored = mem.stats().notes
+        if reuse and stored == n:
+            ingest_s = None
+        elif stored:
+            raise SystemExit(f"{location}: holds {stored} notes, not none (or {n} with --reuse)")
+        else:
+            real = mem.embedder
+            cached = CachedEmbedder(real)
+            mem.embedder = cached
+            cached.embed([it["content"] for it in items])  # embedded (or read from the cache) before the clock starts
+            t0 = time.perf_counter()
+            with progress_bar(f"{backend}: storing {n} notes", n, True) as bar:
+                for s in range(0, n, _CHUNK):
+                    mem.add_many(items[s : s + _CHUNK], progress=False)
+                    bar.advance(len(items[s : s + _CHUNK]))
+            ingest_s = time.perf_counter() - t0
+            mem.embedder = real
         kinds = _search_kinds(questions, queries)
         for q, u in kinds["user"][:5] + kinds["global"][:5]:  # warm up: the model, the index, the caches
             mem.search(q, k=10, user_id=u)
         out: dict[str, Any] = {"backend": backend, "n": n, "users": len({it["user_id"] for it in items}),
-                               "ingest_notes_per_s": round(n / ingest_s, 1), "ingest_s": round(ingest_s, 1)}
+                               "ingest_notes_per_s": round(n / ingest_s, 1) if ingest_s else None,
+                               "ingest_s": round(ingest_s, 1) if ingest_s else None}
         for kind, asked in kinds.items():
             out[kind] = {"idle": _time_searches(mem, asked)}
             if load:
@@ -125,7 +135,8 @@ def _plot(results: list[dict[str, Any]], path: Path) -> None:
             line = ax.plot(ns, [r[kind]["idle"]["p95_ms"] for r in rows], marker="o", label=f"{backend} p95")[0]
             ax.plot(ns, [r[kind]["idle"]["p50_ms"] for r in rows], marker=".", linestyle=":", color=line.get_color(),
                     label=f"{backend} p50")
-        axes[2].plot(ns, [r["ingest_notes_per_s"] for r in rows], marker="o", label=backend)
+        filled = [r for r in rows if r["ingest_notes_per_s"]]
+        axes[2].plot([r["n"] for r in filled], [r["ingest_notes_per_s"] for r in filled], marker="o", label=backend)
     for ax, title in zip(axes[:2], ("search within one user's notes", "search over every note"), strict=True):
         ax.axhline(50, color="red", linestyle="--", label="target p95 (PostgreSQL, 100k)")
         ax.set_xscale("log")
@@ -153,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="a folder of LongMemEval per-question files")
     ap.add_argument("--postgres-url", default=None, help="a PostgreSQL (with pgvector) to use instead of pgserver's")
     ap.add_argument("--chroma-url", default=None, help="a Chroma server to use instead of starting one")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --postgres-url: a memory an earlier run filled with N notes is searched, not filled again")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--plot", type=Path, default=None, help="write a plot of search time and ingest rate against N")
     ap.add_argument("--merge", type=Path, default=None,
@@ -166,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.sizes:
                 for backend in args.backends:
                     location, config = new_memory[backend](f"{backend}-{n}")
-                    r = measure(backend, location, config, n, args.queries, not args.no_load, args.data)
+                    r = measure(backend, location, config, n, args.queries, not args.no_load, args.data, args.reuse)
                     results.append(r)
                     print(json.dumps(r), flush=True)
     finally:
@@ -176,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'global p50':>10} {'p95':>6} {'busy p95':>8}")
     for r in results:
         busy = {k: r[k].get("busy", {}).get("p95_ms", "-") for k in ("user", "global")}
-        print(f"{r['backend']:<14} {r['n']:>7} {r['ingest_notes_per_s']:>9} | {r['user']['idle']['p50_ms']:>8} "
+        print(f"{r['backend']:<14} {r['n']:>7} {r['ingest_notes_per_s'] or '-':>9} | {r['user']['idle']['p50_ms']:>8} "
               f"{r['user']['idle']['p95_ms']:>6} {busy['user']:>8} | {r['global']['idle']['p50_ms']:>10} "
               f"{r['global']['idle']['p95_ms']:>6} {busy['global']:>8}")
     if args.json:

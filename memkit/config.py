@@ -395,9 +395,13 @@ def masked_url(url: str) -> str:
     return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", r"\1***", url, flags=re.IGNORECASE)
 
 
-def url_config(config: MemkitConfig, url: str) -> MemkitConfig:
+def url_config(config: MemkitConfig | dict | None, url: str) -> MemkitConfig:
     """``config`` for the memory at ``url``: its store there (PostgreSQL; the store's other options kept when it
-    is already one) and, unless ``config`` names another index, the store's own vector search."""
+    is already one, or given without a kind, as ``{"store": {"schema_name": ...}}``) and, unless ``config`` names
+    another index, the store's own vector search."""
+    if isinstance(config, dict) and isinstance(config.get("store"), dict) and "kind" not in config["store"]:
+        config = {**config, "store": {"kind": "postgres", **config["store"]}}
+    config = MemkitConfig.parse(config)
     data = config.model_dump()
     store = data["store"] if data["store"].get("kind") == "postgres" else {"kind": "postgres"}
     data["store"] = {**store, "url": url}

@@ -66,7 +66,7 @@ class Memory:
         if url is not None:  # a shared database keeps its config itself, as a folder keeps config.toml
             self.location = masked_url(url)
             self.path = remote_folder(url)
-            self.config = url_config(MemkitConfig.parse(config), url)
+            self.config = url_config(config, url)
         else:
             self.path = Path(path).expanduser() if path is not None else default_home()
             self.location = str(self.path)

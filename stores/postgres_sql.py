@@ -402,20 +402,21 @@ def phrase_query(parts: Sequence[tuple[int, str]]) -> str:
 
 
 def _hits(column: str, parts: Sequence[tuple[int, str]], params: list[Any]) -> str:
-    """SQL: how often the phrase ``parts`` occurs in the tsvector ``column`` (``content`` or ``extra``) of the row
-    ``n``: a word's count from the note's term frequencies, a phrase's from the positions of its lexemes."""
+    """SQL: how often the phrase ``parts`` occurs in the ``content`` or ``extra`` text of the row ``n`` (read through
+    ``d``, which holds its term counts and tsvector detoasted once): a word's count from the note's term frequencies,
+    a phrase's from the positions of its lexemes."""
     if len(parts) == 1:
         params.append(parts[0][1])
-        return f"coalesce((n.{column}_tf ->> %s)::float8, 0)"
-    column += "_tsv"
+        return f"coalesce((d.{column}_tf ->> %s)::float8, 0)"
+    column = f"d.{column}_tsv"
     first = parts[0][0]
     params.append(parts[0][1])
     checks = []
     for pos, lex in parts[1:]:
-        checks.append(f"(p + {pos - first})::smallint = ANY(coalesce((SELECT u.positions FROM unnest(n.{column}) u "
+        checks.append(f"(p + {pos - first})::smallint = ANY(coalesce((SELECT u.positions FROM unnest({column}) u "
                       "WHERE u.lexeme = %s), '{}'))")
         params.append(lex)
-    return (f"(SELECT count(*) FROM unnest(coalesce((SELECT u.positions FROM unnest(n.{column}) u "
+    return (f"(SELECT count(*) FROM unnest(coalesce((SELECT u.positions FROM unnest({column}) u "
             f"WHERE u.lexeme = %s), '{{}}')) p WHERE {' AND '.join(checks)})")
 
 
@@ -441,9 +442,18 @@ def _bm25_sql(phrases: Sequence[tuple[Sequence[tuple[int, str]], float]], extra_
         scores.append(f"{_f(idf)} * (f.f{i} * {_f(K1 + 1)} / (f.f{i} + f.norm))")  # in the order FTS5 computes
     chosen = [phrases[i] for i in matched] if matched is not None else phrases
     match = " | ".join(f"({phrase_query(parts)})" for parts, _ in chosen)
-    # OFFSET 0 keeps each frequency a column computed once per row (not an expression copied into the score)
+    # d: the row's term counts (and, for a phrase of several lexemes, its tsvectors) detoasted once.  A long note's
+    # are stored out of line, and PostgreSQL detoasts a value again at each reference: ten words read it ten times.
+    # (`|| '{}'` and `|| ''` return their left side as a value in memory.)
+    fields = ("content", "extra") if extra_weight else ("content",)
+    held = [f"n.{c}_tf || '{{}}'::jsonb AS {c}_tf" for c in fields]
+    if any(len(parts) > 1 for parts, _ in phrases):
+        held += [f"n.{c}_tsv || ''::tsvector AS {c}_tsv" for c in fields]
+    # OFFSET 0 keeps each of them (and each frequency) a column computed once per row, not an expression copied
+    # into the ones that use it
     sql = (
-        f"SELECT n.id, {' + '.join(scores)} AS score FROM notes n CROSS JOIN LATERAL (SELECT {', '.join(freqs)}, "
+        f"SELECT n.id, {' + '.join(scores)} AS score FROM notes n CROSS JOIN LATERAL (SELECT {', '.join(held)} "
+        f"OFFSET 0) d CROSS JOIN LATERAL (SELECT {', '.join(freqs)}, "
         f"{_f(K1)} * ({_f(1 - B)} + {_f(B)} * n.ntokens / {_f(avgdl)}) AS norm OFFSET 0) f "
         f"WHERE (n.content_tsv @@ %s::tsquery OR n.extra_tsv @@ %s::tsquery) AND {where} "
         f"ORDER BY score DESC, n.seq LIMIT %s"

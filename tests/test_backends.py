@@ -127,6 +127,17 @@ def _writer(url: str, worker: int) -> None:
                        session_id=f"w{worker}", progress=False)
 
 
+def test_a_url_memory_takes_store_options_without_naming_the_kind(pg_url):
+    """``{"store": {"schema_name": ...}}`` with a URL: the options of the PostgreSQL store, as the URL implies."""
+    with Memory(pg_url, {"embedder": EMBED, "store": {"schema_name": "second_memory"}}) as m:
+        assert m.config.store.kind == "postgres" and m.config.store.schema_name == "second_memory"
+        m.add("only in the second schema", user_id="u1")
+    with Memory(pg_url, {"embedder": EMBED}) as default_schema:
+        assert default_schema.stats().notes == 0
+    with Memory(pg_url, {"embedder": EMBED, "store": {"schema_name": "second_memory"}}) as again:
+        assert [n.content for n in again.all()] == ["only in the second schema"]
+
+
 def test_four_processes_write_one_postgres_memory_and_nothing_is_lost(pg_url):
     with Memory(pg_url, {"embedder": EMBED}) as m:  # created once, before the writers
         m.add("the first note", user_id="w0")
