@@ -14,15 +14,15 @@ whole, as a document under the note's id; superseded notes are skipped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from memkit.errors import InvalidInputError
-from memkit.filters import build_filter
 
 if TYPE_CHECKING:
-    from memkit.engine import Engine
+    from memkit.types import Note
 
 __all__ = ["consolidate", "note_to_edit", "note_to_document", "ConsolidationReport", "SkippedNote"]
 
@@ -141,15 +141,14 @@ def note_to_document(note: Any) -> tuple[Any | None, str | None]:
 
 
 def consolidate(
-    engine: Engine,
+    notes: Iterable[Note],
     backend: Any,
     *,
     limit: int | None = None,
-    filters: dict[str, Any] | None = None,
-    user_id: str | None = None,
     progress: bool = True,
 ) -> ConsolidationReport:
-    """Write the factual notes of a memory (its engine; ``Memory.consolidate`` is the public call) into ``backend``.
+    """Write the factual ones of ``notes`` (a memory's, as ``Memory.consolidate`` reads them: each step a read
+    that no write interleaves) into ``backend``.
 
     ``backend`` is a parametric memory (e.g. ``memkit.editing.create_memory("wise")``) or
     the registered name of one.  ``limit`` caps the number of edits written.
@@ -167,7 +166,7 @@ def consolidate(
     report = ConsolidationReport(backend=str(getattr(backend, "name", type(backend).__name__)))
     documents = bool(getattr(backend, "takes_documents", False))
     requests: list[Any] = []
-    for note in engine.store.iter_notes(build_filter(filters, user_id=user_id, include_superseded=True)):
+    for note in notes:
         if limit is not None and len(requests) >= limit:
             break
         report.notes_seen += 1

@@ -363,8 +363,8 @@ class Memory:
     def consolidate(self, backend: Any, *, limit: int | None = None, filters: dict[str, Any] | None = None,
                     user_id: str | None = None, progress: bool = True) -> ConsolidationReport:
         """Move stored factual notes into a parametric memory (e.g. WISE edits); see :mod:`memkit.consolidate`."""
-        self._check_open()
-        return consolidate(self.engine, backend, limit=limit, filters=filters, user_id=user_id, progress=progress)
+        notes = self.iter_notes(filters=filters, user_id=user_id)  # each step a read: no write runs inside one
+        return consolidate(notes, backend, limit=limit, progress=progress)
 
     # -- lifecycle ----------------------------------------------------------------
     @contextmanager

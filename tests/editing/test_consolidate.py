@@ -71,6 +71,33 @@ def test_consolidate_a_real_store(fast_mem):
         fast_mem.consolidate(rec, limit=0)
 
 
+def test_consolidate_reads_as_the_memory_does_while_another_thread_writes(fast_mem):
+    """Each note is read as one step of the memory's reads (no write interleaves inside one), so notes added while
+    it runs never make it see a note twice or lose one it started with."""
+    import threading
+
+    first = fast_mem.add_many([f"Person {i} moved to City {i}." for i in range(1200)], progress=False)
+    done = threading.Event()
+
+    def write() -> None:
+        for i in range(300):
+            if done.is_set():
+                return
+            fast_mem.add(f"Latecomer {i} moved to Town {i}.")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        rec = Recorder()
+        report = fast_mem.consolidate(rec, progress=False)
+    finally:
+        done.set()
+        writer.join()
+    seen = [r.source for r in rec.written]
+    assert len(seen) == len(set(seen)) == report.written == report.notes_seen
+    assert {n.id for n in first} <= set(seen)
+
+
 def test_consolidate_into_wise(fast_mem, tiny_llama, tiny_tokenizer):
     pytest.importorskip("torch")
     from memkit.editing import WISEConfig, create_memory
