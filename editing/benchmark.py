@@ -26,6 +26,13 @@ __all__ = ["run_benchmark", "main"]
 UNEDITED = "unedited"
 
 
+def _backend(name: str) -> tuple[str, str]:
+    """The registered back end a benchmark row ``NAME`` or ``NAME@PROFILE`` runs, and the profile ('' for none);
+    ``unedited`` is a weight editor that writes nothing: the base model."""
+    backend, _, profile = name.partition("@")
+    return ("ft-l" if backend == UNEDITED else backend), profile
+
+
 def _machine(device: str) -> dict[str, Any]:
     import os
 
@@ -58,9 +65,7 @@ def _configs(backends: list[str], base_model: str | None,
         raise ConfigError(f"overrides for back ends that are not run: {unknown} (run: {backends})")
     configs: dict[str, Any] = {}
     for name in backends:
-        backend, _, profile = name.partition("@")
-        if backend == UNEDITED:
-            backend = "ft-l"  # any weight editor that has written nothing is the base model
+        backend, profile = _backend(name)
         try:
             cls = parametric_memories.get(backend)
         except RegistryError as exc:
@@ -109,8 +114,7 @@ def run_benchmark(
         for name in backends:
             for t in ts:
                 edits = synthetic_edits(t, seed=seed)
-                backend = "ft-l" if name == UNEDITED else name.partition("@")[0]
-                memory = create_memory(backend, config=configs[name].model_copy(deep=True),
+                memory = create_memory(_backend(name)[0], config=configs[name].model_copy(deep=True),
                                        model=copy.deepcopy(master), tokenizer=tokenizer, base_model=base_model)
                 baseline = locality_baseline(memory, edits)
                 task = bar.add_task(f"{name} T={t}", total=t)
