@@ -15,7 +15,8 @@ Systems: ``none`` (the question alone), ``prompt`` (every document written so fa
 the oldest whole documents are dropped so that prompt + answer fit ``--context`` tokens), ``retrieval`` (the
 ``--k`` best documents of a :class:`memkit.Memory`, best last), and the document memories ``compression`` and
 ``adapter`` (trained weights from ``--compression-weights`` / ``--adapter-weights``; a missing file is reported
-and the system skipped, never replaced by an untrained one).
+and the system skipped, never replaced by an untrained one).  A memory's name may set options of its config:
+``adapter:select=none`` is the adapter reading every document held (the paper), not the best-matching one.
 
 Protocol: documents are written in stream order; at each checkpoint the system is asked (a) the questions of
 the first ``--retention`` documents (retention) and (b) up to ``--questions`` questions of documents written
@@ -261,7 +262,10 @@ class MemorySystem:
 
 
 def resolve_memories(systems: Sequence[str], weights: dict[str, Path]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(name: config with its weights, name: why skipped) for the document memories among ``systems``."""
+    """(name: config with its weights, name: why skipped) for the document memories among ``systems``.  A name may
+    set options of the back end's config: ``adapter:select=none`` (``none`` is None)."""
+    from pydantic import ValidationError
+
     from memkit.editing.documents import DocumentMemory
     from memkit.registry import parametric_memories
 
@@ -270,21 +274,37 @@ def resolve_memories(systems: Sequence[str], weights: dict[str, Path]) -> tuple[
     for name in systems:
         if name in CONTEXT_SYSTEMS:
             continue
-        if name not in parametric_memories:
-            if name in DOC_MEMORIES:
-                skipped[name] = f"the {name!r} back end is not installed (not registered)"
+        backend, options = _system(name)
+        if backend not in parametric_memories:
+            if backend in DOC_MEMORIES:
+                skipped[name] = f"the {backend!r} back end is not installed (not registered)"
                 continue
             raise ConfigError(f"unknown system {name!r}: use {', '.join(CONTEXT_SYSTEMS + DOC_MEMORIES)}")
-        cls = parametric_memories.get(name)
+        cls = parametric_memories.get(backend)
         if not (isinstance(cls, type) and issubclass(cls, DocumentMemory)):
-            raise ConfigError(f"{name!r} is not a document memory")
-        path = Path(weights.get(name, default_weights(name))).expanduser()
+            raise ConfigError(f"{backend!r} is not a document memory")
+        path = Path(weights.get(backend, default_weights(backend))).expanduser()
         if not path.is_file():
             skipped[name] = (f"weights file {path} not found: train it (the back end's training script) or pass "
-                             f"--{name}-weights; skipped rather than run untrained")
+                             f"--{backend}-weights; skipped rather than run untrained")
             continue
-        configs[name] = cls.config_class(weights=str(path))
+        try:
+            configs[name] = cls.config_class(weights=str(path), **options)
+        except ValidationError as exc:
+            raise ConfigError(f"system {name!r}: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from None
     return configs, skipped
+
+
+def _system(name: str) -> tuple[str, dict[str, Any]]:
+    """``"adapter:select=1,rank=64"`` -> ("adapter", {"select": "1", "rank": "64"}); ``none`` stands for None."""
+    backend, _, rest = name.partition(":")
+    options: dict[str, Any] = {}
+    for part in filter(None, rest.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"system {name!r}: options are written key=value, comma-separated")
+        options[key.strip()] = None if value.strip().lower() == "none" else value.strip()
+    return backend, options
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
@@ -342,7 +362,7 @@ def run_benchmark(systems: Sequence[str], data: Sequence[str], *, checkpoints: S
                                                     retrieval_config=retrieval_config,
                                                     max_new_tokens=max_new_tokens, batch_size=batch_size)
                     else:
-                        memory = create_memory(name, config=configs[name].model_copy(deep=True),
+                        memory = create_memory(_system(name)[0], config=configs[name].model_copy(deep=True),
                                                model=copy.deepcopy(model), tokenizer=tokenizer)
                         system = MemorySystem(memory, max_new_tokens=max_new_tokens, batch_size=batch_size)
                     task = bar.add_task(f"{name_data} · {name}", total=checkpoints[-1])

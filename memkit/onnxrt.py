@@ -83,7 +83,7 @@ def _export(hidden: torch.nn.Module, names: tuple[str, ...], example: Sequence[t
 def onnx_forward(hidden: torch.nn.Module, source: str, names: tuple[str, ...],
                  example: Sequence[torch.Tensor]) -> Callable[..., torch.Tensor] | None:
     """A callable like ``hidden`` (the ``names`` input tensors, in order -> the last hidden state), run by ONNX
-    Runtime; None (reason logged) when it cannot be made.  ``source``: the model's folder (the cache key);
+    Runtime, with ``.run`` doing the same on numpy arrays; None (reason logged) when it cannot be made.  ``source``: the model's folder (the cache key);
     ``example``: inputs for the export."""
     if (missing := _available()) is not None:
         log.info("embedder: %s; using the TorchScript trace", missing)
@@ -102,9 +102,13 @@ def onnx_forward(hidden: torch.nn.Module, source: str, names: tuple[str, ...],
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
 
+    def run(*arrays: np.ndarray) -> np.ndarray:
+        return session.run(None, {n: a.astype(np.int64, copy=False) for n, a in zip(names, arrays, strict=True)})[0]
+
     def forward(*tensors: torch.Tensor) -> torch.Tensor:
-        feeds = {n: t.numpy().astype(np.int64, copy=False) for n, t in zip(names, tensors, strict=True)}
-        return torch.from_numpy(session.run(None, feeds)[0])
+        return torch.from_numpy(run(*(t.numpy() for t in tensors)))
+
+    forward.run = run  # type: ignore[attr-defined]  # the same on numpy arrays, no torch (memkit.tracing's lean path)
 
     for attempt in (1, 2):  # a cached file that does not load (cut short, another version's) is exported again
         try:

@@ -8,6 +8,7 @@ its thread pool.  A :class:`~memkit.errors.MemkitError` becomes a JSON error wit
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -113,6 +114,17 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _no_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry spans, metrics and logs off, and never exported: recent FastAPI records them
+    when a tracer is configured in the process and exports them over OTLP when ``FASTAPI_OTEL_AUTO_CONFIGURE`` is
+    set, a variable meant for some other app.  A personal memory's requests stay on the machine.  (Older FastAPI
+    has no such option, and records nothing.)"""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                          "auto_configure": False}}
+
+
 def create_app(service: Service, tokens: TokenStore, settings: ServeSettings, *, instance: str,
                sources: Any = None, on_start: Callable[[], None] | None = None,
                on_stop: Callable[[], None] | None = None, mcp: bool = True) -> Any:
@@ -139,7 +151,7 @@ def create_app(service: Service, tokens: TokenStore, settings: ServeSettings, *,
 
     app = FastAPI(title="memkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="A person's long-term memory, served to local agents. Every route but /v1/health "
-                  "needs `Authorization: Bearer <token>`.")
+                  "needs `Authorization: Bearer <token>`.", **_no_telemetry())
 
     @app.exception_handler(MemkitError)
     async def _memkit_error(request: Request, exc: MemkitError) -> JSONResponse:

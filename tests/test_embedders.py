@@ -59,7 +59,31 @@ def test_compiled_engine_is_used_and_matches_sentence_transformers(onnx):
     eager = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8, traced=False))
     got = traced.embed(TEXTS)
     assert traced.engine == ("onnx, 2 workers" if onnx else "traced, 2 workers") and eager._traced is None
+    # under ONNX Runtime the bundled (mean-pooled) model runs whole in numpy: no torch, no module calls
+    assert (traced._traced.lean is not None) == onnx
     want = eager._load().encode(TEXTS, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_the_lean_path_is_used_only_when_its_tokens_match_the_model(monkeypatch, caplog):
+    import memkit.embedders as embedders
+    import memkit.tracing as tracing
+
+    monkeypatch.setattr(embedders, "_TRACED", {})
+    cut = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8))
+    model = cut._load()
+    lean = cut._traced.lean
+    assert lean is not None and tracing._same_tokens(lean, model)
+    lean.tokenizer.enable_truncation(16)  # a tokenizer that cuts texts elsewhere than the model does
+    with caplog.at_level(logging.INFO, logger="memkit.tracing"):
+        assert not tracing._same_tokens(lean, model)
+    assert "differs from the model's preprocessing" in caplog.text
+    monkeypatch.setattr(tracing, "_same_tokens", lambda lean, model: False)
+    monkeypatch.setattr(embedders, "_TRACED", {})
+    fallback = SentenceTransformerEmbedder(EmbedderConfig(batch_size=8))
+    got = fallback.embed(TEXTS[:8])
+    assert fallback._traced is not None and fallback._traced.lean is None and fallback.engine.startswith("onnx")
+    want = model.encode(TEXTS[:8], normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(got - want).max() < 1e-5
 
 
@@ -91,21 +115,31 @@ def test_workers_run_one_torch_thread_each_and_leave_the_callers_setting():
 
 @contextmanager
 def _threads_seen_in_forward(emb: SentenceTransformerEmbedder) -> Iterator[list[tuple[str, int]]]:
-    """(thread name, torch threads) for each forward: the pooling module runs on the traced and eager paths alike."""
+    """(thread name, torch threads) for each forward: of the compiled encoder's batch forward (under ONNX Runtime
+    it runs no torch module at all), or of the eager model's pooling module."""
     import torch
 
     seen: list[tuple[str, int]] = []
     lock = threading.Lock()
 
-    def record(module, args):
+    def record(*_):
         with lock:
             seen.append((threading.current_thread().name, torch.get_num_threads()))
 
-    handle = emb._load()[1].register_forward_pre_hook(record)
+    model, traced = emb._load(), emb._traced
+    if traced is None:
+        handle = model[1].register_forward_pre_hook(record)
+        try:
+            yield seen
+        finally:
+            handle.remove()
+        return
+    forward = traced._forward
+    traced._forward = lambda texts: (record(), forward(texts))[1]
     try:
         yield seen
     finally:
-        handle.remove()
+        del traced._forward
 
 
 @pytest.fixture

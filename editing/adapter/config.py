@@ -19,7 +19,8 @@ class AdapterConfig(DocumentMemoryConfig):
     ``S = Σ_t (A h_t)(B h_{t-key_shift})ᵀ`` (``rank x rank``) sums over every token ``t`` of every document held,
     ``h_t`` being the context's hidden states (see ``context``), RMS-normalised per token and centred per document
     (``center``).  The defaults (``key_shift=1``, ``center="document"``, ``keys="token"``) are what trained best on
-    the generated facts; ``key_shift=0, center="none"`` is the paper's reading.
+    the generated facts; ``key_shift=0, center="none"`` is the paper's reading.  ``select`` (default 1) sums, per
+    question, only the states of the documents it matches best; ``select=None`` sums them all, as the paper does.
     """
 
     kind: Literal["adapter"] = "adapter"
@@ -46,6 +47,10 @@ class AdapterConfig(DocumentMemoryConfig):
         "its document's states (\"document\"), so the component every token shares does not dominate S; "
         "\"none\": the paper's raw states")
     eps: float = Field(default=1e-6, gt=0.0, description="added to the norm N divides by")
+    select: int | None = Field(
+        default=1, ge=1, le=1024, description="each question is answered from the state of the `select` held "
+        "documents that match it best (BM25 over token ids, memkit.editing.adapter.select), so many documents do not "
+        "blend into one update; None: from every document held, the paper's reading")
 
     @field_validator("layers")
     @classmethod

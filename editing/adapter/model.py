@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from memkit.editing.adapter.config import AdapterConfig
+from memkit.editing.adapter.select import TokenIndex
 from memkit.editing.documents import Document, DocumentMemory
 from memkit.errors import ConfigError, InvalidInputError
 from memkit.hf.hooks import decoder_layers, inputs_of, linear_deltas
@@ -141,6 +142,9 @@ class GenerativeAdapter(DocumentMemory):
         self.doc_states: dict[str, tuple[torch.Tensor, int]] = {}  # id -> ((targets, r, r), tokens)
         self._total: AdapterState | None = None
         self._override: AdapterState | None = None
+        # what `select` matches questions on; a question's chat-template tokens are not its words
+        self.index = TokenIndex(ignore=self.prompt_ids(""))
+        self._selected: tuple[tuple[tuple[int, ...], ...], AdapterState] | None = None  # the last batch's states
 
     # -- reading documents -------------------------------------------------------------------------
     @torch.no_grad()
@@ -203,14 +207,17 @@ class GenerativeAdapter(DocumentMemory):
         state = self.state_from(self.encode([d.text for d in docs]))
         for j, d in enumerate(docs):
             self.doc_states[d.id] = (state.S[:, j].detach().clone(), int(state.n[j]))
+            self.index.add(d.id, self.doc_ids(d.text))
         self._resum()
 
     def _remove(self, ids: list[str]) -> None:
         for i in ids:
             self.doc_states.pop(i, None)
+        self.index.remove(ids)
         self._resum()
 
     def _resum(self) -> None:
+        self._selected = None
         if not self.doc_states:
             self._total = None
             return
@@ -218,8 +225,36 @@ class GenerativeAdapter(DocumentMemory):
         S = torch.stack([s for s, _ in held]).sum(0)[:, None]
         self._total = AdapterState(S, torch.tensor([float(sum(n for _, n in held))], device=self.device))
 
+    def selected(self, query: Sequence[int]) -> list[str]:
+        """The ids of the held documents a question (its prompt's token ids) is answered from, best match first:
+        the ``select`` best by BM25, or every document when ``select`` is None or not fewer."""
+        k = self.config.select
+        if k is None or k >= len(self.doc_states):
+            return list(self.doc_states)
+        return self.index.top(query, k)
+
+    def _state_for(self, queries: list[list[int]]) -> AdapterState | None:
+        """The state conditioning a batch: the training override, the sum over every document, or, with
+        ``select``, one row per question summing its selected documents (kept for the batch's decoding steps)."""
+        if self._override is not None:
+            return self._override
+        if self._total is None or self.config.select is None or self.config.select >= len(self.doc_states):
+            return self._total
+        key = tuple(tuple(q) for q in queries)
+        if self._selected is None or self._selected[0] != key:
+            T, r = self._total.S.shape[0], self.config.rank
+            S = torch.zeros(T, len(queries), r, r, device=self.device)
+            n = torch.zeros(len(queries), device=self.device)
+            for row, query in enumerate(queries):
+                for doc_id in self.selected(query):  # none shared a token: the row stays empty (the base model)
+                    state, tokens = self.doc_states[doc_id]
+                    S[:, row] += state
+                    n[row] += tokens
+            self._selected = (key, AdapterState(S, n))
+        return self._selected[1]
+
     def _conditioned(self, queries: list[list[int]], mask: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
-        state = self._override if self._override is not None else self._total
+        state = self._state_for(queries)
         if state is None:
             return contextlib.nullcontext()
         rows = state.S.shape[1]
@@ -256,6 +291,8 @@ class GenerativeAdapter(DocumentMemory):
         ids = meta["doc_ids"]
         self.doc_states = {i: (tensors["doc_states"][j].to(self.device), int(tensors["doc_tokens"][j]))
                            for j, i in enumerate(ids)}
+        for i in ids:
+            self.index.add(i, self.doc_ids(self.docs[i].text))
         self._resum()
 
     def _describe_state(self) -> dict[str, Any]:
@@ -265,6 +302,8 @@ class GenerativeAdapter(DocumentMemory):
         return {"targets": self.targets, "rank": self.config.rank, "context": self.config.context,
                 "normalisation": "mean outer product over tokens, scaled to unit Frobenius norm",
                 "forgetting": "each document's outer-product sum is kept; forgetting drops it and re-sums the rest",
+                "select": (f"each question reads the {self.config.select} best-matching document(s) (BM25 over token ids)"
+                           if self.config.select is not None else "each question reads every document"),
                 "trained": self.config.weights is not None, "tokens": sum(n for _, n in self.doc_states.values()),
                 "state_norms": norms}
 

@@ -286,6 +286,14 @@ def test_memory_systems_are_checked(tmp_path, stub):
     (tmp_path / "w").write_bytes(b"x")
     configs, _ = resolve_memories(["docbench-stub"], {"docbench-stub": tmp_path / "w"})
     assert configs["docbench-stub"].weights == str(tmp_path / "w")
+    # a name sets options of the back end's config, its weights still those of the back end
+    configs, _ = resolve_memories(["docbench-stub:max_doc_tokens=7,seed=3"], {"docbench-stub": tmp_path / "w"})
+    config = configs["docbench-stub:max_doc_tokens=7,seed=3"]
+    assert (config.max_doc_tokens, config.seed, config.weights) == (7, 3, str(tmp_path / "w"))
+    with pytest.raises(ConfigError, match="max_doc_tokens"):
+        resolve_memories(["docbench-stub:max_doc_tokens=lots"], {"docbench-stub": tmp_path / "w"})
+    with pytest.raises(ConfigError, match="key=value"):
+        resolve_memories(["docbench-stub:select"], {"docbench-stub": tmp_path / "w"})
 
 
 def test_cli_rejects_bad_options(capsys):

@@ -188,3 +188,20 @@ def test_a_user_limited_token_never_reaches_another_users_notes(shared_daemon):
     d.tokens().revoke(f"agent-a-{tag}")
     with d.http(tok_a) as a:
         assert a.get("/v1/stats").status_code == 401  # revoked: refused at once
+
+
+def test_fastapi_telemetry_is_off_even_when_the_environment_asks_for_export(monkeypatch):
+    import inspect
+
+    from fastapi import FastAPI
+
+    from memkit.server.app import _no_telemetry
+
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")  # set for some other app of the user's
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        assert _no_telemetry() == {}  # this FastAPI records nothing
+        return
+    settings = FastAPI(**_no_telemetry())._telemetry
+    assert settings["auto_configure"] is False
+    assert not any(settings[k] for k in ("tracing", "metrics", "logs", "operation_spans"))
+    assert FastAPI()._telemetry["auto_configure"] is True  # what the daemon would do without it

@@ -231,9 +231,40 @@ def test_smollm2_generation_changes_with_documents(smollm2):
                "Question: What is Ulric Novak's job?\nAnswer: Ulric Novak works as a"]
     base = memory.generate(prompts, max_new_tokens=6)  # nothing held: no hook, the base model
     nonzero(memory, scale=2.0)
-    memory.write(["Thea Vance lives in Lisbon.", "Ulric Novak works as a beekeeper.", "Vesna Tanaka plays the oboe."])
+    ids = memory.write(["Thea Vance lives in Lisbon.", "Ulric Novak works as a beekeeper.",
+                        "Vesna Tanaka plays the oboe."]).request_ids
     assert memory.targets == [f"model.layers.{i}.mlp.down_proj" for i in (15, 18, 22, 26)]
+    # each question reads its own person's document (the chat template's tokens are not matched on)
+    assert [memory.selected(memory.prompt_ids(p)) for p in prompts] == [ids[:1], ids[1:2]]
     with memory.disabled():
         assert memory.generate(prompts, max_new_tokens=6) == base
     adapted = memory.generate(prompts, max_new_tokens=6)
     assert adapted != base and all(isinstance(a, str) and a for a in adapted)
+
+
+def test_select_answers_each_question_from_its_own_document(tiny_llama, make_llama, tiny_tokenizer, tmp_path):
+    from memkit.editing import load_memory
+
+    memory = nonzero(tiny(tiny_llama, tiny_tokenizer, select=1))
+    ids = memory.write(DOCS).request_ids
+    prompts, targets = PROBE[0][:2], PROBE[1][:2]
+    assert [memory.selected(memory.prompt_ids(p)) for p in prompts] == [ids[:1], ids[1:2]]
+    got = [s.log_prob for s in memory.score(prompts, targets)]
+    for i in range(2):  # the same as a memory holding only that question's document
+        alone = nonzero(tiny(make_llama(), tiny_tokenizer, select=1))
+        alone.write([DOCS[i]])
+        assert got[i] == pytest.approx(alone.score([prompts[i]], [targets[i]])[0].log_prob, abs=1e-4)
+    every = nonzero(tiny(make_llama(), tiny_tokenizer, select=None))  # the paper's reading: every document
+    every_ids = every.write(DOCS).request_ids
+    assert every.selected(every.prompt_ids(prompts[0])) == every_ids
+    assert [s.log_prob for s in every.score(prompts, targets)] != pytest.approx(got, abs=1e-4)
+    assert "1 best-matching" in memory.describe()["select"]
+    memory.save(tmp_path / "m")  # the index comes back from the saved documents
+    again = load_memory(str(tmp_path / "m"), model=make_llama(), tokenizer=tiny_tokenizer)
+    assert [s.log_prob for s in again.score(prompts, targets)] == pytest.approx(got, abs=1e-5)
+    unused = [t for t in range(len(tiny_tokenizer)) if t not in memory.index.postings][:4]
+    assert memory.selected(unused) == []  # a question sharing no token with any document reads none of them
+    assert float(memory._state_for([unused]).S.abs().sum()) == 0.0  # an empty row: the base model
+    assert memory.forget([ids[0]]) == 1  # forgotten: no longer selected, even for the question it answered
+    assert ids[0] not in memory.selected(memory.prompt_ids(prompts[0]))
+    assert got[0] != pytest.approx(memory.score(prompts[:1], targets[:1])[0].log_prob, abs=1e-4)
